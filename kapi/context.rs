@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Where is this code running? The CPU number and execution-context queries.
+//!
+//! C: `linux/preempt.h`, `linux/irqflags.h`, `linux/smp.h`. These are macros
+//! in C, so `helpers.c` wraps each one in a function Rust can call.
+
+use kernel::ffi::{c_char, c_int, c_ulong};
+
+extern "C" {
+    fn simrupt_smp_processor_id() -> c_int;
+    fn simrupt_in_hardirq() -> bool;
+    fn simrupt_in_serving_softirq() -> bool;
+    fn simrupt_in_task() -> bool;
+    fn simrupt_irqs_disabled() -> bool;
+    fn simrupt_preemptible() -> bool;
+    fn simrupt_local_irq_save() -> c_ulong;
+    fn simrupt_local_irq_restore(flags: c_ulong);
+    fn simrupt_warn(what: *const c_char);
+}
+
+/// The number of the CPU this code runs on (C's `raw_smp_processor_id()`).
+///
+/// In process context the task may migrate right after this returns, so the
+/// number is only a trace hint there; in IRQ and softirq context it is exact.
+pub(crate) fn cpu() -> u32 {
+    // SAFETY: Reading the current CPU number has no preconditions.
+    let cpu = unsafe { simrupt_smp_processor_id() };
+    cpu as u32
+}
+
+/// True in hard-IRQ context (C's `in_hardirq()`).
+pub(crate) fn in_hardirq() -> bool {
+    // SAFETY: Reading the preempt count has no preconditions.
+    unsafe { simrupt_in_hardirq() }
+}
+
+/// True while a softirq handler (tasklet, BH work, timer) runs (C's `in_serving_softirq()`).
+pub(crate) fn in_serving_softirq() -> bool {
+    // SAFETY: Reading the preempt count has no preconditions.
+    unsafe { simrupt_in_serving_softirq() }
+}
+
+/// True in process (task) context (C's `in_task()`).
+pub(crate) fn in_task() -> bool {
+    // SAFETY: Reading the preempt count has no preconditions.
+    unsafe { simrupt_in_task() }
+}
+
+/// True when interrupts are disabled on this CPU (C's `irqs_disabled()`).
+pub(crate) fn irqs_disabled() -> bool {
+    // SAFETY: Reading the interrupt flag has no preconditions.
+    unsafe { simrupt_irqs_disabled() }
+}
+
+/// True when this code may be preempted, and so may sleep (C's `preemptible()`).
+pub(crate) fn preemptible() -> bool {
+    // SAFETY: Reading the preempt count has no preconditions.
+    unsafe { simrupt_preemptible() }
+}
+
+/// Prints a `WARNING:` with a backtrace (C's `WARN(1, ...)`); see [`check_context!`].
+pub(crate) fn warn(what: &kernel::str::CStr) {
+    // SAFETY: `what` is a valid NUL-terminated string for the duration of the call.
+    unsafe { simrupt_warn(what.as_char_ptr()) }
+}
+
+/// True if a rate-limited message may be printed now (C's `printk_ratelimit()`).
+pub(crate) fn printk_ratelimit() -> bool {
+    // SAFETY: The function name is a valid NUL-terminated string.
+    unsafe { kernel::bindings::__printk_ratelimit(kernel::c_str!("simrupt").as_char_ptr()) != 0 }
+}
+
+/// Interrupts are disabled on this CPU for as long as this guard lives.
+///
+/// C's `local_irq_save()`/`local_irq_restore()` pair. The guard is `!Send`: the
+/// flags belong to the CPU that saved them.
+pub(crate) struct IrqDisabled {
+    flags: c_ulong,
+    _not_send: core::marker::PhantomData<*mut ()>,
+}
+
+impl IrqDisabled {
+    /// Disables interrupts on this CPU until the guard is dropped.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Saving and disabling the interrupt state is always allowed;
+        // `Drop` restores exactly these flags on the same CPU.
+        let flags = unsafe { simrupt_local_irq_save() };
+        Self {
+            flags,
+            _not_send: core::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for IrqDisabled {
+    fn drop(&mut self) {
+        // SAFETY: `self.flags` came from `local_irq_save()` on this CPU (the
+        // guard is `!Send`), and guards drop in reverse order of creation.
+        unsafe { simrupt_local_irq_restore(self.flags) }
+    }
+}
+
+/// Checks at run time that code runs in the context it claims, warning once if not.
+///
+/// The Rust counterpart of the C original's `WARN_ON_ONCE(!in_softirq())`:
+/// a failed check prints a kernel `WARNING:` with a backtrace, once per call
+/// site, and the tests fail on any `WARNING:`.
+macro_rules! check_context {
+    ($ok:expr, $what:literal) => {{
+        static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+        if !$ok && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            $crate::kapi::context::warn(kernel::c_str!($what));
+        }
+    }};
+}
+pub(crate) use check_context;

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's byte FIFO, `kfifo`, as `rx_fifo` uses it.
+//!
+//! C: `linux/kfifo.h`, `lib/kfifo.c`. The `kfifo_*()` API is made of macros
+//! over a few exported functions (`__kfifo_alloc()`, `__kfifo_in()`,
+//! `__kfifo_to_user()`, ...) and `struct __kfifo`. 6.12's bindings include
+//! neither, so this file declares them, copied from `include/linux/kfifo.h`.
+//!
+//! A kfifo is safe without a lock between *one* writer and *one* reader: the
+//! writer only moves `in`, the reader only moves `out`, and `lib/kfifo.c`
+//! orders the data copy before the index update with `smp_wmb()`. The two
+//! roles are tokens here, [`KfifoIn`] and [`KfifoOut`]: exactly one of each
+//! exists per [`Kfifo`], and every operation takes `&mut` of its token, so the
+//! lock that owns the token (simrupt's `producer_lock` and `rx_out_lock`) is
+//! what makes each role single.
+
+use core::cell::UnsafeCell;
+use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
+use kernel::{bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
+
+/// `struct __kfifo` from `include/linux/kfifo.h`.
+#[repr(C)]
+struct RawKfifo {
+    in_: c_uint,
+    out: c_uint,
+    mask: c_uint,
+    esize: c_uint,
+    data: *mut c_void,
+}
+
+extern "C" {
+    fn __kfifo_alloc(fifo: *mut RawKfifo, size: c_uint, esize: usize, gfp: bindings::gfp_t) -> c_int;
+    fn __kfifo_free(fifo: *mut RawKfifo);
+    fn __kfifo_in(fifo: *mut RawKfifo, buf: *const c_void, len: c_uint) -> c_uint;
+    fn __kfifo_to_user(fifo: *mut RawKfifo, to: *mut c_void, len: c_ulong, copied: *mut c_uint) -> c_int;
+}
+
+/// A kfifo of bytes (C's `DECLARE_KFIFO_PTR(fifo, unsigned char)` + `kfifo_alloc()`).
+///
+/// # Invariants
+///
+/// `raw` was set up by a successful `__kfifo_alloc()` with `esize == 1`; it is
+/// freed only in `Drop`. Only the holder of the single [`KfifoIn`] moves
+/// `raw.in_`, only the holder of the single [`KfifoOut`] moves `raw.out`.
+pub(crate) struct Kfifo {
+    raw: UnsafeCell<RawKfifo>,
+}
+
+/// The right to add to a [`Kfifo`]: one per fifo.
+pub(crate) struct KfifoIn(());
+
+/// The right to take from a [`Kfifo`]: one per fifo.
+pub(crate) struct KfifoOut(());
+
+// SAFETY: The buffer is heap memory not tied to a thread.
+unsafe impl Send for Kfifo {}
+// SAFETY: Concurrent `&Kfifo` users either hold one of the two role tokens
+// (single writer, single reader, which kfifo supports without a lock) or only
+// read the indices with `READ_ONCE` semantics (`len`).
+unsafe impl Sync for Kfifo {}
+
+impl Kfifo {
+    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` bytes (rounded up to a power of two), and its two role tokens.
+    pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn, KfifoOut)> {
+        let fifo = Self {
+            raw: UnsafeCell::new(RawKfifo {
+                in_: 0,
+                out: 0,
+                mask: 0,
+                esize: 0,
+                data: core::ptr::null_mut(),
+            }),
+        };
+        // SAFETY: `raw` is valid for writes; on failure `__kfifo_alloc` leaves
+        // `data` null, which `__kfifo_free` accepts.
+        kernel::error::to_result(unsafe { __kfifo_alloc(fifo.raw.get(), size, 1, bindings::GFP_KERNEL) })?;
+        // INVARIANT: The fifo is allocated and we hand out exactly one token of each role.
+        Ok((fifo, KfifoIn(()), KfifoOut(())))
+    }
+
+    /// Total capacity in bytes.
+    pub(crate) fn capacity(&self) -> usize {
+        // SAFETY: `mask` is written only by `alloc`, before `self` is shared.
+        unsafe { (*self.raw.get()).mask as usize + 1 }
+    }
+
+    /// Bytes queued now (C's `kfifo_len()`); a snapshot when others run concurrently.
+    pub(crate) fn len(&self) -> usize {
+        let raw = self.raw.get();
+        // SAFETY: The indices are plain integers that the two roles update;
+        // volatile reads are C's `READ_ONCE()`, so a racing update gives an
+        // old or a new value, never a torn one.
+        let (in_, out) = unsafe {
+            (
+                core::ptr::read_volatile(core::ptr::addr_of!((*raw).in_)),
+                core::ptr::read_volatile(core::ptr::addr_of!((*raw).out)),
+            )
+        };
+        (in_.wrapping_sub(out) as usize).min(self.capacity())
+    }
+
+    /// True if nothing is queued (C's `kfifo_is_empty()`); a snapshot.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends one byte; returns `false` if the fifo is full (C's `kfifo_in()`).
+    pub(crate) fn put(&self, _writer: &mut KfifoIn, byte: u8) -> bool {
+        // SAFETY: The fifo is allocated (type invariant); `&mut KfifoIn` makes
+        // us the only writer, which is all `__kfifo_in` needs to run
+        // concurrently with the reader.
+        let n = unsafe { __kfifo_in(self.raw.get(), core::ptr::addr_of!(byte).cast(), 1) };
+        n == 1
+    }
+
+    /// Drops the oldest byte, if any (C's `kfifo_skip()`); the caller counts it.
+    pub(crate) fn skip(&self, _reader: &mut KfifoOut) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let raw = self.raw.get();
+        // SAFETY: `&mut KfifoOut` makes us the only task moving `out`; the
+        // volatile write is C's `WRITE_ONCE()` for the racing `len()` readers.
+        unsafe {
+            let out = core::ptr::addr_of_mut!((*raw).out);
+            core::ptr::write_volatile(out, (*out).wrapping_add(1));
+        }
+        true
+    }
+
+    /// Copies up to `len` queued bytes straight to user memory at `buf` (C's `kfifo_to_user()`).
+    ///
+    /// Returns how many bytes were copied, and consumed. If the user buffer
+    /// faults part-way, the bytes copied so far are reported and the rest stay
+    /// queued; if nothing could be copied, `EFAULT`. Nothing is lost either way.
+    /// May sleep (page faults).
+    pub(crate) fn to_user(&self, _reader: &mut KfifoOut, buf: UserPtr, len: usize) -> Result<usize> {
+        let mut copied: c_uint = 0;
+        // SAFETY: The fifo is allocated; `&mut KfifoOut` makes us the only
+        // reader. `buf` is a user pointer: `copy_to_user()` inside checks it.
+        let ret = unsafe {
+            __kfifo_to_user(self.raw.get(), buf as *mut c_void, len as c_ulong, &mut copied)
+        };
+        if ret < 0 && copied == 0 {
+            return Err(EFAULT);
+        }
+        Ok(copied as usize)
+    }
+}
+
+impl Drop for Kfifo {
+    fn drop(&mut self) {
+        // SAFETY: The fifo came from `__kfifo_alloc` (type invariant) and is freed only here.
+        unsafe { __kfifo_free(self.raw.get()) };
+    }
+}

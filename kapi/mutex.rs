@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A mutex whose lock operation a signal can interrupt.
+//!
+//! C: `linux/mutex.h`. 6.12's `kernel::sync::Mutex` only has an uninterruptible
+//! `lock()`; a reader blocked on it could not be killed with Ctrl-C. This is C's
+//! `mutex_lock_interruptible()`, which `read()` uses to serialise readers.
+
+use kernel::ffi::c_int;
+use crate::kapi::LockClassKey;
+use kernel::{bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, types::Opaque};
+
+extern "C" {
+    fn simrupt_mutex_lock_interruptible(lock: *mut bindings::mutex) -> c_int;
+}
+
+/// A `struct mutex` guarding no data, locked with [`InterruptibleMutex::lock_interruptible`].
+///
+/// # Invariants
+///
+/// `mutex` was initialised by `__mutex_init()`.
+#[pin_data]
+pub(crate) struct InterruptibleMutex {
+    #[pin]
+    mutex: Opaque<bindings::mutex>,
+}
+
+// SAFETY: A kernel mutex may be locked and unlocked from any task.
+unsafe impl Send for InterruptibleMutex {}
+// SAFETY: All mutex operations are thread-safe.
+unsafe impl Sync for InterruptibleMutex {}
+
+impl InterruptibleMutex {
+    /// Initialises the mutex in place; `name` and `key` label it for lockdep.
+    pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes and pinned; `name` and `key` are `'static`.
+            mutex <- Opaque::ffi_init(|slot| unsafe {
+                bindings::__mutex_init(slot, name.as_char_ptr(), key.as_ptr())
+            }),
+        })
+    }
+
+    /// Locks the mutex, sleeping if needed; a signal aborts with `ERESTARTSYS`.
+    ///
+    /// Process context only.
+    pub(crate) fn lock_interruptible(&self) -> Result<InterruptibleGuard<'_>> {
+        // SAFETY: The mutex is initialised (type invariant).
+        if unsafe { simrupt_mutex_lock_interruptible(self.mutex.get()) } != 0 {
+            return Err(ERESTARTSYS);
+        }
+        Ok(InterruptibleGuard { lock: self })
+    }
+}
+
+/// Proof that the current task holds an [`InterruptibleMutex`]; unlocks on drop.
+pub(crate) struct InterruptibleGuard<'a> {
+    lock: &'a InterruptibleMutex,
+}
+
+impl Drop for InterruptibleGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The guard exists only while this task holds the mutex.
+        unsafe { bindings::mutex_unlock(self.lock.mutex.get()) };
+    }
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module parameters, `insmod simrupt.ko delay=50` and `/sys/module/simrupt/parameters/`.
+//!
+//! C: `linux/moduleparam.h`. 6.12's `module!` macro has no parameters, so this
+//! does what C's `module_param_cb()` does: it places a `struct kernel_param`
+//! in the `__param` ELF section, where the module loader finds it, parses the
+//! `insmod` arguments through its `set` callback *before* `init` runs, and
+//! creates the sysfs file with its `get` callback. A `set` that rejects the
+//! value makes `insmod` fail with `EINVAL`: there is no silent default.
+
+use kernel::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use kernel::{bindings, error::code::EINVAL, prelude::*, str::CStr};
+
+/// A parameter's storage: parses and prints its value.
+pub(crate) trait ParamValue: Sync + 'static {
+    /// Parses `text` (trailing newline allowed) and stores it, or explains why not.
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str>;
+    /// Writes the current value as text into `out`, returns the length written.
+    fn get(&self, out: &mut Writer<'_>);
+}
+
+/// Where [`ParamValue::get`] writes: a bounded byte buffer.
+pub(crate) struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len() - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+fn trim(text: &[u8]) -> &[u8] {
+    text.strip_suffix(b"\n").unwrap_or(text)
+}
+
+/// An unsigned integer parameter accepted only within `min..=max`.
+pub(crate) struct U32Param {
+    value: AtomicU32,
+    min: u32,
+    max: u32,
+}
+
+impl U32Param {
+    /// A parameter with the given default and accepted range.
+    pub(crate) const fn new(default: u32, min: u32, max: u32) -> Self {
+        Self {
+            value: AtomicU32::new(default),
+            min,
+            max,
+        }
+    }
+
+    /// The current value (it may change at any time through sysfs if writable).
+    pub(crate) fn get(&self) -> u32 {
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+impl ParamValue for U32Param {
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
+        let digits = trim(text);
+        let mut v: u32 = 0;
+        if digits.is_empty() {
+            return Err("expected a decimal number");
+        }
+        for &d in digits {
+            if !d.is_ascii_digit() {
+                return Err("expected a decimal number");
+            }
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u32::from(d - b'0')))
+                .ok_or("number too large")?;
+        }
+        if v < self.min || v > self.max {
+            return Err("out of range");
+        }
+        self.value.store(v, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&self, out: &mut Writer<'_>) {
+        let _ = core::fmt::write(out, format_args!("{}\n", self.get()));
+    }
+}
+
+/// A boolean parameter (`1`/`0`, `y`/`n`, `Y`/`N`, as C's `bool` parameters).
+pub(crate) struct BoolParam(AtomicBool);
+
+impl BoolParam {
+    /// A parameter with the given default.
+    pub(crate) const fn new(default: bool) -> Self {
+        Self(AtomicBool::new(default))
+    }
+
+    /// The current value.
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl ParamValue for BoolParam {
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
+        let v = match trim(text) {
+            b"1" | b"y" | b"Y" => true,
+            b"0" | b"n" | b"N" => false,
+            _ => return Err("expected 1/0, y/n or Y/N"),
+        };
+        self.0.store(v, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&self, out: &mut Writer<'_>) {
+        let _ = core::fmt::write(out, format_args!("{}\n", if self.get() { "Y" } else { "N" }));
+    }
+}
+
+/// A parameter whose value is one of a fixed list of names.
+pub(crate) struct ChoiceParam {
+    index: AtomicUsize,
+    choices: &'static [&'static str],
+    expected: &'static str,
+}
+
+impl ChoiceParam {
+    /// A parameter accepting one of `choices`, defaulting to the first; `expected` lists them for errors.
+    pub(crate) const fn new(choices: &'static [&'static str], expected: &'static str) -> Self {
+        Self {
+            index: AtomicUsize::new(0),
+            choices,
+            expected,
+        }
+    }
+
+    /// The index into `choices` of the current value.
+    pub(crate) fn index(&self) -> usize {
+        self.index.load(Ordering::Relaxed)
+    }
+}
+
+impl ParamValue for ChoiceParam {
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
+        let text = trim(text);
+        let i = self
+            .choices
+            .iter()
+            .position(|c| c.as_bytes() == text)
+            .ok_or(self.expected)?;
+        self.index.store(i, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&self, out: &mut Writer<'_>) {
+        let _ = core::fmt::write(out, format_args!("{}\n", self.choices[self.index()]));
+    }
+}
+
+unsafe extern "C" fn set_cb<T: ParamValue>(val: *const c_char, kp: *const bindings::kernel_param) -> c_int {
+    // SAFETY: The loader passes the `kernel_param` built by `KernelParam::new`,
+    // whose `arg` is a `&'static T`, and serialises `set` with
+    // `kernel_param_lock`.
+    let (param, name) = unsafe { (&*(*kp).__bindgen_anon_1.arg.cast::<T>(), CStr::from_char_ptr((*kp).name)) };
+    // A bare `insmod simrupt.ko trace` passes no value: C treats that as "1".
+    let text: &[u8] = if val.is_null() {
+        b"1"
+    } else {
+        // SAFETY: A non-null `val` is a NUL-terminated string valid for the call.
+        unsafe { CStr::from_char_ptr(val) }.as_bytes()
+    };
+    match param.set(text) {
+        Ok(()) => 0,
+        Err(why) => {
+            pr_err!(
+                "invalid value '{}' for parameter '{}': {}\n",
+                core::str::from_utf8(trim(text)).unwrap_or("<not UTF-8>"),
+                name.to_str().unwrap_or("?"),
+                why
+            );
+            EINVAL.to_errno()
+        }
+    }
+}
+
+unsafe extern "C" fn get_cb<T: ParamValue>(buffer: *mut c_char, kp: *const bindings::kernel_param) -> c_int {
+    // SAFETY: As in `set_cb`; sysfs passes a buffer of `PAGE_SIZE` bytes.
+    let (param, buf) = unsafe {
+        (
+            &*(*kp).__bindgen_anon_1.arg.cast::<T>(),
+            core::slice::from_raw_parts_mut(buffer.cast::<u8>(), bindings::PAGE_SIZE),
+        )
+    };
+    let mut out = Writer { buf, len: 0 };
+    param.get(&mut out);
+    out.len as c_int
+}
+
+/// The `set`/`get` callbacks for a parameter type (C's `struct kernel_param_ops`).
+pub(crate) const fn ops<T: ParamValue>(_value: &T) -> bindings::kernel_param_ops {
+    bindings::kernel_param_ops {
+        flags: 0,
+        set: Some(set_cb::<T>),
+        get: Some(get_cb::<T>),
+        free: None,
+    }
+}
+
+/// A `struct kernel_param`, placed in the `__param` section by [`module_param!`].
+#[repr(transparent)]
+pub(crate) struct KernelParam(bindings::kernel_param);
+
+// SAFETY: The loader and sysfs only read the descriptor; the value it points
+// to is a `ParamValue`, which is `Sync`.
+unsafe impl Sync for KernelParam {}
+
+impl KernelParam {
+    /// Describes the parameter `name`, stored in `value`, with sysfs permissions `perm`.
+    pub(crate) const fn new<T: ParamValue>(
+        name: &'static CStr,
+        ops: &'static bindings::kernel_param_ops,
+        value: &'static T,
+        perm: u16,
+        module: *mut bindings::module,
+    ) -> Self {
+        Self(bindings::kernel_param {
+            name: name.as_char_ptr(),
+            mod_: module,
+            ops,
+            perm,
+            level: -1,
+            flags: 0,
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
+                arg: value as *const T as *mut c_void,
+            },
+        })
+    }
+}
+
+/// Copies `text` and a terminating NUL into an array, for the `.modinfo` section.
+pub(crate) const fn modinfo<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+/// Declares `$value` (a `static` [`ParamValue`]) as the module parameter `$name`.
+///
+/// Like C's `module_param_cb(name, &ops, &value, perm)` plus `MODULE_PARM_DESC`.
+macro_rules! module_param {
+    ($value:ident, $name:literal, $perm:literal, $desc:literal) => {
+        const _: () = {
+            extern "C" {
+                static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+            }
+            static OPS: kernel::bindings::kernel_param_ops = $crate::kapi::param::ops(&$value);
+            #[link_section = "__param"]
+            #[used(compiler)]
+            static PARAM: $crate::kapi::param::KernelParam = $crate::kapi::param::KernelParam::new(
+                kernel::c_str!($name),
+                &OPS,
+                &$value,
+                $perm,
+                // SAFETY: Only the address of `__this_module` is taken; the
+                // loader fills it in before any parameter is used.
+                unsafe { __this_module.get() },
+            );
+            const DESC: &str = concat!("parm=", $name, ":", $desc);
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static MODINFO: [u8; DESC.len() + 1] = $crate::kapi::param::modinfo(DESC);
+        };
+    };
+}
+pub(crate) use module_param;

@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! simrupt: a simulated device that raises interrupts, and the deferred work that serves it.
+//!
+//! A Rust rewrite of the C teaching module `simrupt` (sysprog21), as told in
+//! the Linux Kernel Module Programming Guide. There is no hardware: a timer
+//! plays the device's interrupt, and each "interrupt" produces one byte of a
+//! cyclic sequence (`' '` 0x20 up to `'~'` 0x7e, then `' '` again) that user
+//! space reads from `/dev/simrupt`.
+//!
+//! # The pipeline
+//!
+//! ```text
+//!  HARD IRQ (hrtimer, irqs off)   SOFTIRQ                    PROCESS (kworker)            PROCESS (reader)
+//!  may not sleep or lock a mutex  may not sleep              may sleep                    may sleep
+//!
+//!  timer_handler()                simrupt_tasklet_func()     simrupt_work_func()          read()
+//!    produce_data ─► fast_buf ───────────────────────────────► drain fast_buf ─► rx_fifo ─► kfifo_to_user()
+//!    (lock-free SPSC ring)        queue_work(simruptd) ─────►  under consumer_lock /        under read_lock,
+//!    schedule bottom half ──────► (tasklet, or work on          producer_lock                sleeps on rx_wait
+//!                                  system_bh_wq)               wake_up(rx_wait) ─────────► wakes
+//! ```
+//!
+//! * **Top half** ([`Simrupt::timer_handler`]): an `hrtimer` in hard-IRQ mode
+//!   (default), or, as in the C original, a `timer_list` whose softirq callback
+//!   disables interrupts to pretend. It must be short: it puts one byte in
+//!   `fast_buf` and schedules the bottom half. No sleeping, no allocation, no mutex.
+//! * **`fast_buf`** ([`fastbuf::FastBuf`]): a one-page, power-of-two,
+//!   single-producer/single-consumer ring with acquire/release indices. The top
+//!   half is its only producer; the work item, under `consumer_lock`, its only consumer.
+//! * **Bottom half** ([`Simrupt::simrupt_tasklet_func`]): a tasklet (default),
+//!   or a work item on the BH workqueue `system_bh_wq`, the modern replacement.
+//!   Softirq context: it may not sleep. It queues the work item.
+//! * **Work** ([`Simrupt::simrupt_work_func`]): on the module's own unbound
+//!   workqueue `simruptd`, in process context. It moves the bytes from
+//!   `fast_buf` into `rx_fifo` (a kfifo) and wakes the readers.
+//! * **`/dev/simrupt`** ([`Simrupt::read`]): `read` blocks on the wait queue
+//!   `rx_wait` until `rx_fifo` has data, then copies it straight to user memory.
+//!   The first `open` starts the timer, the last `close` stops the whole pipeline.
+//!
+//! Every stage checks at run time that it runs in the context it claims
+//! ([`kapi::context::check_context!`]) and, with the `trace` parameter on,
+//! logs the C original's trace lines, with real units (nanoseconds).
+//!
+//! # Losing nothing silently
+//!
+//! A byte is either delivered to a reader, still queued, or counted as lost:
+//! dropped because `fast_buf` was full, or overwritten because `rx_fifo` was
+//! full (the oldest byte makes room, as in C). Both losses log a rate-limited
+//! warning from process context.
+
+// `pin_init!` of a struct with this many fields nests its macros deeply.
+#![recursion_limit = "256"]
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use kernel::{
+    alloc::VBox,
+    bindings, c_str,
+    error::code::EAGAIN,
+    new_mutex,
+    prelude::*,
+    sync::{Arc, ArcBorrow, Mutex},
+    time::Ktime,
+    uaccess::UserPtr,
+    workqueue::{impl_has_work, new_work, Work, WorkItem},
+};
+
+mod fastbuf;
+mod kapi;
+
+use fastbuf::FastBuf;
+use kapi::{
+    chrdev::{self, CharDevice, DeviceSlot, File, PollTable, EPOLLIN, EPOLLRDNORM},
+    context::{self, check_context, IrqDisabled},
+    hrtimer::{HrTimer, HrTimerHandler, Restart},
+    impl_embeds,
+    kfifo::{Kfifo, KfifoIn, KfifoOut},
+    mutex::InterruptibleMutex,
+    param::{module_param, BoolParam, ChoiceParam, U32Param},
+    tasklet::{Tasklet, TaskletHandler},
+    timer_list::{TimerList, TimerListHandler},
+    waitqueue::WaitQueue,
+    wq::{self, OwnedQueue},
+};
+
+module! {
+    type: SimruptModule,
+    name: "simrupt",
+    author: "simrupt developers",
+    description: "A simulated interrupt source: top half, bottom half, workqueue, kfifo, /dev/simrupt",
+    license: "GPL",
+}
+
+// --- Module parameters (/sys/module/simrupt/parameters/) ----------------------
+
+/// Period of the simulated interrupt, in milliseconds (C: `delay`).
+static DELAY: U32Param = U32Param::new(100, 1, 10_000);
+module_param!(
+    DELAY,
+    "delay",
+    0o644,
+    "Period of the simulated interrupt in ms, 1-10000 (default 100); a change applies at the next tick"
+);
+
+/// Which timer plays the top half.
+static TIMER: ChoiceParam = ChoiceParam::new(&["hrtimer", "timer_list"], "expected hrtimer or timer_list");
+module_param!(
+    TIMER,
+    "timer",
+    0o444,
+    "Top half: hrtimer (hard IRQ, default) or timer_list (softirq with IRQs disabled, as in C)"
+);
+
+/// Which mechanism plays the bottom half.
+static BOTTOM_HALF: ChoiceParam = ChoiceParam::new(&["tasklet", "bh_wq"], "expected tasklet or bh_wq");
+module_param!(
+    BOTTOM_HALF,
+    "bottom_half",
+    0o444,
+    "Bottom half: tasklet (default) or bh_wq (work on system_bh_wq, Linux 6.9+)"
+);
+
+/// Whether each stage logs its trace lines.
+static TRACE: BoolParam = BoolParam::new(true);
+module_param!(TRACE, "trace", 0o644, "Log a trace line at each pipeline stage (default Y)");
+
+/// Logs a trace line if the `trace` parameter is on; with it off, no `printk` at all.
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        if TRACE.get() {
+            pr_info!($($arg)*);
+        }
+    };
+}
+
+/// Capacity of `fast_buf` in bytes: one page, as in C.
+const FAST_BUF_SIZE: usize = bindings::PAGE_SIZE;
+/// Capacity of `rx_fifo` in bytes: one page, as in C.
+const RX_FIFO_SIZE: u32 = bindings::PAGE_SIZE as u32;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimerKind {
+    HrTimer,
+    TimerList,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BottomHalfKind {
+    Tasklet,
+    BhWorkqueue,
+}
+
+/// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
+struct FastBufConsumer(());
+
+/// Event counters; written lock-free, read for the loss warnings.
+#[derive(Default)]
+struct Stats {
+    /// Bytes made by the top half.
+    produced: AtomicU64,
+    /// Bytes lost because `fast_buf` was full (or still queued at close).
+    dropped_fast_buf: AtomicU64,
+    /// Of those, how many the work item has not reported in the log yet.
+    dropped_unreported: AtomicU64,
+    /// Oldest bytes of `rx_fifo` overwritten to make room.
+    overwritten_kfifo: AtomicU64,
+    /// Bytes copied to readers.
+    delivered: AtomicU64,
+}
+
+/// The simulated device and its whole pipeline.
+///
+/// Always lives in an [`Arc`] (see [`Simrupt::new`]), which work items clone.
+#[pin_data]
+struct Simrupt {
+    // Top half: one of the two timers, chosen at load time.
+    #[pin]
+    hrtimer: HrTimer<Simrupt>,
+    #[pin]
+    timer: TimerList<Simrupt>,
+    timer_kind: TimerKind,
+    /// Set while the device is open; the top half re-arms itself only while set.
+    running: AtomicBool,
+
+    // Bottom half: one of the two, chosen at load time.
+    #[pin]
+    tasklet: Tasklet<Simrupt>,
+    #[pin]
+    bh_work: Work<Simrupt, 1>,
+    bottom_half: BottomHalfKind,
+
+    // Work, on the module's own workqueue.
+    #[pin]
+    work: Work<Simrupt, 0>,
+    workqueue: OwnedQueue,
+
+    /// The last byte produced (C: `simrupt_data`); only the top half writes it.
+    simrupt_data: AtomicU8,
+    /// Top half -> work item ring (C: `fast_buf`), in vmalloc memory as in C.
+    fast_buf: VBox<FastBuf<u8, FAST_BUF_SIZE>>,
+    /// Serialises the consumers of `fast_buf` (C: `consumer_lock`).
+    #[pin]
+    consumer_lock: Mutex<FastBufConsumer>,
+
+    /// Work item -> reader fifo (C: `rx_fifo`).
+    rx_fifo: Kfifo,
+    /// Serialises writers of `rx_fifo` (C: `producer_lock`).
+    #[pin]
+    producer_lock: Mutex<KfifoIn>,
+    /// Serialises takers of `rx_fifo`: a reader copying out, or the work item
+    /// dropping the oldest byte when the fifo is full. Held only briefly.
+    #[pin]
+    rx_out_lock: Mutex<KfifoOut>,
+    /// Serialises readers, held across their sleep (C: `read_lock`).
+    #[pin]
+    read_lock: InterruptibleMutex,
+    /// Readers (and `poll`) wait here for `rx_fifo` to fill (C: `rx_wait`).
+    #[pin]
+    rx_wait: WaitQueue,
+
+    /// Number of open files; the first open starts the timer, the last close stops it.
+    #[pin]
+    open_count: Mutex<u32>,
+
+    stats: Stats,
+}
+
+impl_embeds!(Simrupt { hrtimer: HrTimer<Simrupt> });
+impl_embeds!(Simrupt { timer: TimerList<Simrupt> });
+impl_embeds!(Simrupt { tasklet: Tasklet<Simrupt> });
+
+impl_has_work! {
+    impl HasWork<Self, 0> for Simrupt { self.work }
+    impl HasWork<Self, 1> for Simrupt { self.bh_work }
+}
+
+/// Allocates an empty `fast_buf` with vmalloc, building it in place.
+fn new_fast_buf() -> Result<VBox<FastBuf<u8, FAST_BUF_SIZE>>> {
+    let mut ring = VBox::<FastBuf<u8, FAST_BUF_SIZE>>::new_uninit(GFP_KERNEL)?;
+    // SAFETY: `as_mut_ptr` is valid for writes and suitably aligned for the ring.
+    unsafe { FastBuf::init_in_place(ring.as_mut_ptr()) };
+    // SAFETY: `init_in_place` initialised the ring.
+    Ok(unsafe { ring.assume_init() })
+}
+
+/// The byte after `data` in the cyclic sequence ' ' (0x20) ..= '~' (0x7e).
+///
+/// C: `max((simrupt_data + 1) % 0x7f, 0x20)`; starting from 0, the first byte is ' '.
+fn next_simrupt_data(data: u8) -> u8 {
+    ((data + 1) % 0x7f).max(0x20)
+}
+
+fn elapsed_ns(start: Ktime) -> i64 {
+    Ktime::ktime_get().to_ns() - start.to_ns()
+}
+
+impl Simrupt {
+    /// Allocates the device: buffers, workqueue, timers; nothing runs until the first open.
+    ///
+    /// Each allocation that fails drops (frees) the ones before it.
+    fn new() -> Result<Arc<Self>> {
+        let timer_kind = match TIMER.index() {
+            0 => TimerKind::HrTimer,
+            _ => TimerKind::TimerList,
+        };
+        let bottom_half = match BOTTOM_HALF.index() {
+            0 => BottomHalfKind::Tasklet,
+            _ => BottomHalfKind::BhWorkqueue,
+        };
+        let (rx_fifo, rx_in, rx_out) = Kfifo::alloc(RX_FIFO_SIZE)?;
+        let fast_buf = new_fast_buf()?;
+        let workqueue = OwnedQueue::new_unbound(c_str!("simruptd"))?;
+        Arc::pin_init(
+            pin_init!(Self {
+                hrtimer <- HrTimer::new(),
+                timer <- TimerList::new(),
+                timer_kind,
+                running: AtomicBool::new(false),
+                tasklet <- Tasklet::new(),
+                bh_work <- new_work!("Simrupt::bh_work"),
+                bottom_half,
+                work <- new_work!("Simrupt::work"),
+                workqueue,
+                simrupt_data: AtomicU8::new(0),
+                fast_buf,
+                consumer_lock <- new_mutex!(FastBufConsumer(()), "simrupt::consumer_lock"),
+                rx_fifo,
+                producer_lock <- new_mutex!(rx_in, "simrupt::producer_lock"),
+                rx_out_lock <- new_mutex!(rx_out, "simrupt::rx_out_lock"),
+                read_lock <- InterruptibleMutex::new(
+                    c_str!("simrupt::read_lock"),
+                    kapi::static_lock_class!()
+                ),
+                rx_wait <- WaitQueue::new(c_str!("simrupt::rx_wait"), kapi::static_lock_class!()),
+                open_count <- new_mutex!(0, "simrupt::open_count"),
+                stats: Stats::default(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A new reference to `self`, for queueing work items (they hold one while queued).
+    fn arc(&self) -> Arc<Self> {
+        // SAFETY: A `Simrupt` is only ever created inside an `Arc` (`new`), and
+        // the module holds a reference until every timer, bottom half and work
+        // item has stopped, so the count is non-zero while `self` is borrowed.
+        unsafe { ArcBorrow::from_raw(self) }.into()
+    }
+
+    // --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
+
+    /// The top half: produce one byte and schedule the bottom half.
+    ///
+    /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
+    fn timer_handler(&self) {
+        let cpu = context::cpu();
+        trace!("[CPU#{}] enter timer_handler\n", cpu);
+        // A timer_list callback runs in softirq context with interrupts
+        // enabled; disable them, as the C original does, to act like an IRQ.
+        let _irqs_off = (self.timer_kind == TimerKind::TimerList).then(IrqDisabled::new);
+        check_context!(
+            context::irqs_disabled(),
+            "timer_handler must run with interrupts disabled"
+        );
+        if self.timer_kind == TimerKind::HrTimer {
+            check_context!(
+                context::in_hardirq(),
+                "timer_handler (hrtimer) must run in hard-IRQ context"
+            );
+        }
+        let start = Ktime::ktime_get();
+        self.process_data(cpu);
+        trace!("[CPU#{}] timer_handler in_irq: {} ns\n", cpu, elapsed_ns(start));
+    }
+
+    /// Puts the next byte into `fast_buf` and schedules the bottom half (C: `process_data()`).
+    fn process_data(&self, cpu: u32) {
+        trace!("[CPU#{}] produce data\n", cpu);
+        let data = next_simrupt_data(self.simrupt_data.load(Ordering::Relaxed));
+        self.simrupt_data.store(data, Ordering::Relaxed);
+        self.stats.produced.fetch_add(1, Ordering::Relaxed);
+        if self.fast_buf_put(data).is_err() {
+            // Full: the byte is dropped and counted; the work item reports it,
+            // because the top half must not spend its time in printk.
+            self.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
+            self.stats.dropped_unreported.fetch_add(1, Ordering::Relaxed);
+        }
+        match self.bottom_half {
+            BottomHalfKind::Tasklet => {
+                trace!("[CPU#{}] scheduling tasklet\n", cpu);
+                self.tasklet.schedule();
+            }
+            BottomHalfKind::BhWorkqueue => {
+                trace!("[CPU#{}] scheduling bh work\n", cpu);
+                // Already queued: the pending run will handle this byte too.
+                let _ = wq::system_bh().enqueue::<Arc<Self>, 1>(self.arc());
+            }
+        }
+    }
+
+    /// `fast_buf`'s producer side; only [`Simrupt::process_data`] calls it.
+    fn fast_buf_put(&self, data: u8) -> core::result::Result<(), u8> {
+        // SAFETY: The top half is the only producer of `fast_buf`: one timer
+        // callback (the kind is fixed at load time), and a timer callback never
+        // runs concurrently with itself.
+        unsafe { self.fast_buf.producer() }.push(data)
+    }
+
+    // --- Bottom half: softirq context.
+
+    /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
+    ///
+    /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
+    fn simrupt_tasklet_func(&self) {
+        check_context!(
+            context::in_serving_softirq(),
+            "the bottom half must run in softirq context"
+        );
+        let start = Ktime::ktime_get();
+        // Already queued: the pending run will drain this byte too.
+        let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
+        trace!(
+            "[CPU#{}] simrupt_tasklet_func in_softirq: {} ns\n",
+            context::cpu(),
+            elapsed_ns(start)
+        );
+    }
+
+    // --- Work: process context.
+
+    /// Moves every byte from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
+    ///
+    /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
+    fn simrupt_work_func(&self) {
+        trace!("[CPU#{}] simrupt_work_func\n", context::cpu());
+        check_context!(
+            context::in_task() && context::preemptible(),
+            "simrupt_work_func must run in preemptible process context"
+        );
+        loop {
+            let data = {
+                let mut consumer = self.consumer_lock.lock();
+                self.fast_buf_get(&mut consumer)
+            };
+            let Some(data) = data else { break };
+            let mut writer = self.producer_lock.lock();
+            self.produce_data(&mut writer, data);
+        }
+        self.report_fast_buf_drops();
+        self.rx_wait.wake_up_interruptible();
+    }
+
+    /// `fast_buf`'s consumer side; `&mut FastBufConsumer` proves `consumer_lock` is held.
+    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<u8> {
+        // SAFETY: The one `FastBufConsumer` lives in `consumer_lock`, so the
+        // caller is the only consumer of `fast_buf` right now.
+        unsafe { self.fast_buf.consumer() }.pop()
+    }
+
+    /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
+    fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
+        // SAFETY: As in `fast_buf_get`: the caller holds `consumer_lock`.
+        unsafe { self.fast_buf.consumer() }.clear()
+    }
+
+    /// Appends `data` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
+    fn produce_data(&self, writer: &mut KfifoIn, data: u8) {
+        if self.rx_fifo.put(writer, data) {
+            return;
+        }
+        let dropped = {
+            let mut reader = self.rx_out_lock.lock();
+            self.rx_fifo.skip(&mut reader)
+        };
+        if dropped {
+            let n = self.stats.overwritten_kfifo.fetch_add(1, Ordering::Relaxed) + 1;
+            if kapi::context::printk_ratelimit() {
+                pr_warn!("rx_fifo full: oldest byte overwritten ({} so far)\n", n);
+            }
+        }
+        // There is room now: `put` cannot fail, nobody else writes.
+        let _ = self.rx_fifo.put(writer, data);
+    }
+
+    fn report_fast_buf_drops(&self) {
+        let n = self.stats.dropped_unreported.swap(0, Ordering::Relaxed);
+        if n != 0 && kapi::context::printk_ratelimit() {
+            pr_warn!(
+                "fast_buf full: {} bytes dropped ({} so far)\n",
+                n,
+                self.stats.dropped_fast_buf.load(Ordering::Relaxed)
+            );
+        }
+    }
+
+    // --- Start and stop: process context, under `open_count`.
+
+    fn start(&self) {
+        self.running.store(true, Ordering::Release);
+        match self.timer_kind {
+            TimerKind::HrTimer => self.hrtimer.start(u64::from(DELAY.get()) * 1_000_000),
+            TimerKind::TimerList => self.timer.start(DELAY.get()),
+        }
+    }
+
+    /// Stops the pipeline stage by stage, each after the one that feeds it.
+    ///
+    /// On return no timer, bottom half or work item is pending or running,
+    /// and `fast_buf` is empty (the work item drained it into `rx_fifo`).
+    fn stop(&self) {
+        self.running.store(false, Ordering::Release);
+        // 1. No more top halves: blocks until a running callback returns.
+        self.hrtimer.cancel();
+        self.timer.cancel();
+        // 2. No more bottom halves.
+        self.tasklet.kill();
+        wq::flush_work(&self.bh_work);
+        // 3. No more work: the last run drained `fast_buf`.
+        wq::flush_work(&self.work);
+        // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
+        //    after step 3 it is empty unless the work item could not run.
+        if self.fast_buf.is_empty() {
+            return;
+        }
+        let cleared = {
+            let mut consumer = self.consumer_lock.lock();
+            self.fast_buf_clear(&mut consumer)
+        };
+        self.stats
+            .dropped_fast_buf
+            .fetch_add(cleared as u64, Ordering::Relaxed);
+    }
+}
+
+impl HrTimerHandler for Simrupt {
+    fn on_hrtimer(&self) -> Restart {
+        self.timer_handler();
+        if self.running.load(Ordering::Acquire) {
+            Restart::AfterNs(u64::from(DELAY.get()) * 1_000_000)
+        } else {
+            Restart::No
+        }
+    }
+}
+
+impl TimerListHandler for Simrupt {
+    fn on_timer_list(&self) -> Option<u32> {
+        self.timer_handler();
+        self.running
+            .load(Ordering::Acquire)
+            .then(|| DELAY.get())
+    }
+}
+
+impl TaskletHandler for Simrupt {
+    fn on_tasklet(&self) {
+        self.simrupt_tasklet_func();
+    }
+}
+
+impl WorkItem<1> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
+    fn run(this: Arc<Simrupt>) {
+        this.simrupt_tasklet_func();
+    }
+}
+
+impl WorkItem<0> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    fn run(this: Arc<Simrupt>) {
+        this.simrupt_work_func();
+    }
+}
+
+// --- /dev/simrupt: process context, may sleep. ---------------------------------
+
+static DEVICE: DeviceSlot<Simrupt> = DeviceSlot::new();
+
+impl CharDevice for Simrupt {
+    fn slot() -> &'static DeviceSlot<Self> {
+        &DEVICE
+    }
+
+    fn open(&self, _file: &File) -> Result {
+        let mut count = self.open_count.lock();
+        *count += 1;
+        if *count == 1 {
+            self.start();
+        }
+        // The C original's words, typo included, so LKMPG transcripts match.
+        pr_info!("openm current cnt: {}\n", *count);
+        Ok(())
+    }
+
+    fn release(&self, _file: &File) {
+        let mut count = self.open_count.lock();
+        *count -= 1;
+        if *count == 0 {
+            self.stop();
+        }
+        pr_info!("release, current cnt: {}\n", *count);
+    }
+
+    /// Blocks until `rx_fifo` has data, then copies up to `len` bytes of it to `buf`.
+    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        // One reader at a time; Ctrl-C while waiting here gives EINTR.
+        let _reader = self.read_lock.lock_interruptible()?;
+        loop {
+            let copied = {
+                let mut out = self.rx_out_lock.lock();
+                self.rx_fifo.to_user(&mut out, buf, len)?
+            };
+            if copied > 0 {
+                self.stats
+                    .delivered
+                    .fetch_add(copied as u64, Ordering::Relaxed);
+                return Ok(copied);
+            }
+            if file.is_nonblocking() {
+                return Err(EAGAIN);
+            }
+            self.rx_wait
+                .wait_interruptible_until(|| !self.rx_fifo.is_empty())?;
+        }
+    }
+
+    /// Readable exactly when `rx_fifo` holds data; the work item's wake-up re-polls.
+    fn poll(&self, _file: &File, table: &PollTable) -> u32 {
+        table.register(&self.rx_wait);
+        if self.rx_fifo.is_empty() {
+            0
+        } else {
+            EPOLLIN | EPOLLRDNORM
+        }
+    }
+}
+
+// --- Load and unload -----------------------------------------------------------
+
+struct SimruptModule {
+    /// `/dev/simrupt`; dropped first, so no new file can reach the device.
+    _chrdev: chrdev::Registration<Simrupt>,
+    simrupt: Arc<Simrupt>,
+}
+
+impl kernel::Module for SimruptModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let simrupt = Simrupt::new()?;
+        let chrdev = chrdev::Registration::new(c_str!("simrupt"), simrupt.clone(), module)?;
+        pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
+        Ok(Self {
+            _chrdev: chrdev,
+            simrupt,
+        })
+    }
+}
+
+impl Drop for SimruptModule {
+    fn drop(&mut self) {
+        // No file is open (each holds a module reference), so the pipeline is
+        // already stopped; stopping again makes sure no work item still holds
+        // a reference. Then the fields drop: the device node goes, and the last
+        // `Arc` frees timers, tasklet, workqueue (destroyed) and buffers.
+        self.simrupt.stop();
+        let s = &self.simrupt.stats;
+        pr_info!(
+            "unloading: produced {} delivered {} dropped {} overwritten {} queued {} (fast_buf {}/{}, rx_fifo {}/{})\n",
+            s.produced.load(Ordering::Relaxed),
+            s.delivered.load(Ordering::Relaxed),
+            s.dropped_fast_buf.load(Ordering::Relaxed),
+            s.overwritten_kfifo.load(Ordering::Relaxed),
+            self.simrupt.fast_buf.len() + self.simrupt.rx_fifo.len(),
+            self.simrupt.fast_buf.len(),
+            self.simrupt.fast_buf.capacity(),
+            self.simrupt.rx_fifo.len(),
+            self.simrupt.rx_fifo.capacity()
+        );
+    }
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Throughput of `fastbuf.rs` next to `rtrb`, `ringbuf` and crossbeam's `ArrayQueue`.
+//!
+//! One producer thread and one consumer thread move `u8` items through a
+//! queue of capacity 4096, in three modes:
+//!
+//! - `single`: one `push` per item and one `pop` per item.
+//! - `batch64-loop`: the producer offers 64 items at a time and the consumer
+//!   takes up to 64 at a time, every queue through repeated single-item
+//!   `push`/`pop` calls (`fastbuf.rs` and `ArrayQueue` have no slice API).
+//! - `batch64-slice`: the same, through the crate's own slice API
+//!   (`rtrb` chunks, `ringbuf` `push_slice`/`pop_slice`); only for the
+//!   crates that have one.
+//!
+//! Each case is calibrated to about 0.3 s per run and run 7 times; the table
+//! gives items per second (min, median, max) and the ratio of each queue's
+//! median to `fast_buf`'s in the same mode. The consumer checks the sum of
+//! what it received, so a queue that lost or duplicated items would abort.
+//! Nothing is pinned to a CPU.
+
+use std::hint::{black_box, spin_loop};
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[path = "../../../../fastbuf.rs"]
+#[expect(dead_code, reason = "the benchmark uses only the hot path")]
+mod fastbuf;
+
+/// Capacity of every queue.
+const CAP: usize = 4096;
+/// Items per batch in the batch modes.
+const BATCH: usize = 64;
+/// Measured runs per case.
+const RUNS: usize = 7;
+/// Target duration of one run.
+const TARGET: Duration = Duration::from_millis(300);
+
+/// Sum of the item values `0..count` as `u8`, to check what arrived.
+fn expected_sum(count: u64) -> u64 {
+    let full = count / 256;
+    let rest = count % 256;
+    full * (255 * 256 / 2) + rest * rest.saturating_sub(1) / 2
+}
+
+/// Moves `count` items one at a time; returns the consumer's elapsed time.
+fn single(
+    count: u64,
+    mut push: impl FnMut(u8) -> bool + Send,
+    mut pop: impl FnMut() -> Option<u8>,
+) -> Duration {
+    let start = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            start.wait();
+            for i in 0..count {
+                while !push(i as u8) {
+                    spin_loop();
+                }
+            }
+        });
+        start.wait();
+        let t0 = Instant::now();
+        let (mut got, mut sum) = (0u64, 0u64);
+        while got < count {
+            match pop() {
+                Some(v) => {
+                    sum += u64::from(v);
+                    got += 1;
+                }
+                None => spin_loop(),
+            }
+        }
+        let dt = t0.elapsed();
+        assert_eq!(black_box(sum), expected_sum(count), "items lost or duplicated");
+        dt
+    })
+}
+
+/// Moves `count` items (a multiple of `BATCH`) in batches: `push` writes a
+/// prefix of the slice and returns its length, `pop` fills a prefix of the
+/// buffer and returns its length.
+fn batched(
+    count: u64,
+    mut push: impl FnMut(&[u8]) -> usize + Send,
+    mut pop: impl FnMut(&mut [u8]) -> usize,
+) -> Duration {
+    let start = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let mut batch = [0u8; BATCH];
+            start.wait();
+            let mut i = 0u64;
+            while i < count {
+                for (k, slot) in batch.iter_mut().enumerate() {
+                    *slot = (i + k as u64) as u8;
+                }
+                let mut done = 0;
+                while done < BATCH {
+                    let n = push(&batch[done..]);
+                    if n == 0 {
+                        spin_loop();
+                    }
+                    done += n;
+                }
+                i += BATCH as u64;
+            }
+        });
+        start.wait();
+        let t0 = Instant::now();
+        let mut buf = [0u8; BATCH];
+        let (mut got, mut sum) = (0u64, 0u64);
+        while got < count {
+            let n = pop(&mut buf);
+            if n == 0 {
+                spin_loop();
+            }
+            sum += buf[..n].iter().map(|&v| u64::from(v)).sum::<u64>();
+            got += n as u64;
+        }
+        let dt = t0.elapsed();
+        assert_eq!(black_box(sum), expected_sum(count), "items lost or duplicated");
+        dt
+    })
+}
+
+/// Pushes a prefix of `items` with repeated single pushes; returns its length.
+#[inline]
+fn push_each(items: &[u8], mut push: impl FnMut(u8) -> bool) -> usize {
+    let mut n = 0;
+    for &v in items {
+        if !push(v) {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Pops into a prefix of `out` with repeated single pops; returns its length.
+#[inline]
+fn pop_each(out: &mut [u8], mut pop: impl FnMut() -> Option<u8>) -> usize {
+    let mut n = 0;
+    while n < out.len() {
+        match pop() {
+            Some(v) => out[n] = v,
+            None => break,
+        }
+        n += 1;
+    }
+    n
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Single,
+    BatchLoop,
+    BatchSlice,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::BatchLoop => "batch64-loop",
+            Mode::BatchSlice => "batch64-slice",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Queue {
+    FastBuf,
+    Rtrb,
+    Ringbuf,
+    ArrayQueue,
+}
+
+impl Queue {
+    fn name(self) -> &'static str {
+        match self {
+            Queue::FastBuf => "fast_buf",
+            Queue::Rtrb => "rtrb",
+            Queue::Ringbuf => "ringbuf",
+            Queue::ArrayQueue => "crossbeam ArrayQueue",
+        }
+    }
+}
+
+/// Runs one transfer of `count` items through a fresh queue.
+fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
+    match queue {
+        Queue::FastBuf => {
+            let mut ring = Box::new(fastbuf::FastBuf::<u8, CAP>::new());
+            let (mut p, mut c) = ring.split();
+            match mode {
+                Mode::Single => single(count, |v| p.push(v).is_ok(), || c.pop()),
+                Mode::BatchLoop => batched(
+                    count,
+                    |s| push_each(s, |v| p.push(v).is_ok()),
+                    |o| pop_each(o, || c.pop()),
+                ),
+                Mode::BatchSlice => unreachable!("fast_buf has no slice API"),
+            }
+        }
+        Queue::Rtrb => {
+            let (mut p, mut c) = rtrb::RingBuffer::<u8>::new(CAP);
+            match mode {
+                Mode::Single => single(count, |v| p.push(v).is_ok(), || c.pop().ok()),
+                Mode::BatchLoop => batched(
+                    count,
+                    |s| push_each(s, |v| p.push(v).is_ok()),
+                    |o| pop_each(o, || c.pop().ok()),
+                ),
+                Mode::BatchSlice => batched(
+                    count,
+                    |s| {
+                        let n = s.len().min(p.slots());
+                        match p.write_chunk_uninit(n) {
+                            Ok(chunk) if n > 0 => chunk.fill_from_iter(s.iter().copied()),
+                            _ => 0,
+                        }
+                    },
+                    |o| {
+                        let n = o.len().min(c.slots());
+                        match c.read_chunk(n) {
+                            Ok(chunk) if n > 0 => {
+                                let (a, b) = chunk.as_slices();
+                                o[..a.len()].copy_from_slice(a);
+                                o[a.len()..n].copy_from_slice(b);
+                                chunk.commit_all();
+                                n
+                            }
+                            _ => 0,
+                        }
+                    },
+                ),
+            }
+        }
+        Queue::Ringbuf => {
+            use ringbuf::traits::{Consumer, Producer, Split};
+            let (mut p, mut c) = ringbuf::HeapRb::<u8>::new(CAP).split();
+            match mode {
+                Mode::Single => single(count, |v| p.try_push(v).is_ok(), || c.try_pop()),
+                Mode::BatchLoop => batched(
+                    count,
+                    |s| push_each(s, |v| p.try_push(v).is_ok()),
+                    |o| pop_each(o, || c.try_pop()),
+                ),
+                Mode::BatchSlice => batched(count, |s| p.push_slice(s), |o| c.pop_slice(o)),
+            }
+        }
+        Queue::ArrayQueue => {
+            let q = crossbeam_queue::ArrayQueue::<u8>::new(CAP);
+            let q = &q;
+            match mode {
+                Mode::Single => single(count, |v| q.push(v).is_ok(), || q.pop()),
+                Mode::BatchLoop => batched(
+                    count,
+                    |s| push_each(s, |v| q.push(v).is_ok()),
+                    |o| pop_each(o, || q.pop()),
+                ),
+                Mode::BatchSlice => unreachable!("ArrayQueue has no slice API"),
+            }
+        }
+    }
+}
+
+/// Items per second of each of `RUNS` calibrated runs, sorted.
+fn measure(queue: Queue, mode: Mode) -> Vec<f64> {
+    // Warm up and estimate the rate, then size each run to about `TARGET`.
+    let probe = 1u64 << 22;
+    let rate = probe as f64 / run_once(queue, mode, probe).as_secs_f64();
+    let count = ((rate * TARGET.as_secs_f64()) as u64).clamp(1 << 20, 1 << 32);
+    let count = count / BATCH as u64 * BATCH as u64;
+    let mut rates: Vec<f64> = (0..RUNS)
+        .map(|_| count as f64 / run_once(queue, mode, count).as_secs_f64())
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates
+}
+
+fn mitems(rate: f64) -> String {
+    format!("{:.1}", rate / 1e6)
+}
+
+fn main() {
+    let cases = [
+        (Mode::Single, [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::ArrayQueue].as_slice()),
+        (Mode::BatchLoop, [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::ArrayQueue].as_slice()),
+        (Mode::BatchSlice, [Queue::Rtrb, Queue::Ringbuf].as_slice()),
+    ];
+    println!("| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s | median / fast_buf |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    let mut fast_median = f64::NAN;
+    for (mode, queues) in cases {
+        for &queue in queues {
+            let rates = measure(queue, mode);
+            let median = rates[RUNS / 2];
+            if queue == Queue::FastBuf {
+                fast_median = median;
+            }
+            let ratio_note = if mode == Mode::BatchSlice {
+                " (vs fast_buf batch64-loop)"
+            } else {
+                ""
+            };
+            println!(
+                "| {} | {} | {} | {} | {} | {:.2}{} |",
+                mode.name(),
+                queue.name(),
+                mitems(rates[0]),
+                mitems(median),
+                mitems(rates[RUNS - 1]),
+                median / fast_median,
+                ratio_note
+            );
+        }
+    }
+}

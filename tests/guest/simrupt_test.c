@@ -1,0 +1,1658 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simrupt_test.c - guest-side tests for the simrupt teaching module.
+ *
+ * simrupt simulates a device that raises an interrupt every `delay` ms.
+ * Each "interrupt" produces one byte of the cyclic sequence
+ *   0x20 ' ', 0x21 '!', ..., 0x7e '~', 0x20 ' ', ...   (95 values)
+ * which ends up in a kfifo that readers of /dev/simrupt consume.
+ *
+ * Build:  gcc -static -O2 -Wall -Wextra -Werror -o simrupt_test simrupt_test.c
+ *
+ * Usage:  simrupt_test <subcommand> [args...]
+ *
+ *   sequence <seconds>        bytes are in sequence, at a plausible rate
+ *   nonblock                  O_NONBLOCK gives -1/EAGAIN when empty; lseek fails
+ *   signal                    a signal interrupts a blocked read (-1/EINTR),
+ *                             and with SA_RESTART the read is restarted
+ *   efault                    a bad buffer gives -1/EFAULT and loses no byte;
+ *                             a half-valid buffer gives 1 or -1/EFAULT, no loss
+ *   readers <n> <seconds>     n processes read at once: every byte is delivered
+ *                             to exactly one reader, in order, with no gap
+ *   poll | select | epoll | epoll-et
+ *                             readiness is reported exactly when data is queued
+ *   openclose <count>         many opens/closes; overlapping opens keep it running
+ *   failnth <N> <module.ko> [params]
+ *                             load the module with the N-th fault injected
+ *                             (prints "failnth <N>: rc=<0|-errno> injected=<0|1>",
+ *                             exits 0 if the load succeeded, 3 if it failed)
+ *   rate <seconds>            measure bytes/s (fails only on sequence errors)
+ *
+ * Output: one line per check, "ok <name>" or "FAIL <name>: <reason>", plus
+ * "# ..." diagnostic lines.  Exit status: 0 all checks passed, 1 some failed,
+ * 2 usage error.
+ *
+ * Timing in an emulated guest is noisy, so no check asserts tight timing.
+ * To avoid racing the device's next tick, tests first "synchronise": after
+ * draining stale bytes they block in read() for one byte, which returns just
+ * after a tick, so the next tick is about `delay` ms away.  Checks that can
+ * still lose a race against a tick are retried a few times.
+ *
+ * For testing this program itself outside the guest, the environment
+ * variables SIMRUPT_DEV and SIMRUPT_DELAY_FILE override the device path and
+ * the path of the `delay` parameter.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_DEV "/dev/simrupt"
+#define DEFAULT_DELAY_FILE "/sys/module/simrupt/parameters/delay"
+
+#define FIRST 0x20	/* first value of the cyclic sequence, ' ' */
+#define LAST 0x7e	/* last value, '~' */
+#define NVALUES 95	/* values in one cycle */
+#define RETRIES 5	/* attempts for checks that can lose a race with a tick */
+#define BOGUS (-2)	/* xread(): read() returned an impossible value */
+#define MAX_READERS 32
+
+static const char *dev_path = DEFAULT_DEV;
+static long delay_ms;		/* the device's period, from sysfs */
+
+/* ------------------------------------------------------------------ */
+/* Reporting                                                          */
+/* ------------------------------------------------------------------ */
+
+static char why[1024];		/* reason for the latest failure */
+static int failures;		/* FAIL lines printed so far */
+static const char *current = "simrupt_test";	/* subcommand, for die() */
+static int in_child;		/* a forked reader: no ok/FAIL lines */
+
+/* Record why a check failed; returns -1 so callers can "return fail(...)". */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A "# ..." diagnostic line. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Print the one result line of a check: rc 0 is ok, anything else FAIL. */
+static void report(const char *name, int rc)
+{
+	if (rc == 0) {
+		printf("ok %s\n", name);
+	} else {
+		printf("FAIL %s: %s\n", name, why[0] ? why : "(no reason recorded)");
+		failures++;
+	}
+	why[0] = '\0';
+	fflush(stdout);
+}
+
+/* For failures of calls that cannot fail when used correctly. */
+static void die(const char *what)
+{
+	printf("%s %s: internal error: %s: %s\n", in_child ? "# reader of" : "FAIL",
+	       current, what, strerror(errno));
+	fflush(stdout);
+	if (in_child)
+		_exit(1);
+	exit(1);
+}
+
+/* "EAGAIN" rather than "Resource temporarily unavailable". */
+static const char *ename(int e)
+{
+	static char buf[96];
+	const char *name = strerrorname_np(e);
+
+	if (name)
+		return name;
+	if (e >= 512 && e <= 530)
+		snprintf(buf, sizeof(buf),
+			 "errno %d (kernel-internal code such as ERESTARTSYS leaked)", e);
+	else
+		snprintf(buf, sizeof(buf), "errno %d", e);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Time, signals                                                      */
+/* ------------------------------------------------------------------ */
+
+static double clock_ms(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts))
+		die("clock_gettime");
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* CPU time used by this process, to tell sleeping from busy-waiting. */
+static double cpu_ms(void)
+{
+	return clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static void sleep_ms(double ms)
+{
+	long long ns = (long long)(ms * 1e6);
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+
+	while (nanosleep(&ts, &ts))
+		if (errno != EINTR)
+			die("nanosleep");
+}
+
+static volatile sig_atomic_t alarms;	/* SIGALRMs received */
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/*
+ * Catch SIGALRM.  With flags 0 a blocked read is interrupted (-1/EINTR);
+ * with SA_RESTART the kernel restarts it transparently.
+ */
+static void set_alarm_handler(int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = flags;
+	if (sigaction(SIGALRM, &sa, NULL))
+		die("sigaction");
+}
+
+/* One-shot SIGALRM in ms milliseconds; 0 cancels it. */
+static void arm_timer_ms(long ms)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_usec = (ms % 1000) * 1000;
+	if (setitimer(ITIMER_REAL, &it, NULL))
+		die("setitimer");
+}
+
+/* How long a blocking read may take before we call the device stuck. */
+static long watchdog_ms(void)
+{
+	return 10 * delay_ms + 5000;
+}
+
+/* ------------------------------------------------------------------ */
+/* The byte sequence                                                  */
+/* ------------------------------------------------------------------ */
+
+static int in_range(unsigned char b)
+{
+	return b >= FIRST && b <= LAST;
+}
+
+static unsigned char next_byte(unsigned char b)
+{
+	return b == LAST ? FIRST : b + 1;
+}
+
+/* Steps from `from` to `to` along the cycle, 0..94 (both in range). */
+static int cyc_dist(unsigned char from, unsigned char to)
+{
+	return ((int)to - (int)from + NVALUES) % NVALUES;
+}
+
+/* Checks that a stream of bytes follows the sequence, across reads. */
+struct seq {
+	int started;		/* `last` is valid */
+	unsigned char last;	/* previous byte */
+	unsigned long n;	/* bytes checked so far */
+};
+
+/* Start a sequence whose byte before the first one fed is `last`. */
+static void seq_after(struct seq *s, unsigned char last)
+{
+	s->started = 1;
+	s->last = last;
+	s->n = 0;
+}
+
+static int seq_feed(struct seq *s, const unsigned char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++, s->n++) {
+		unsigned char c = buf[i];
+
+		if (!in_range(c))
+			return fail("byte #%lu is 0x%02x, outside 0x20..0x7e", s->n, c);
+		if (s->started && c != next_byte(s->last)) {
+			int d = cyc_dist(s->last, c);
+
+			return fail("byte #%lu is 0x%02x '%c' after 0x%02x '%c': "
+				    "expected 0x%02x (%s%d value(s) skipped)",
+				    s->n, c, c, s->last, s->last, next_byte(s->last),
+				    d == 0 ? "repeated, " : "", d == 0 ? 0 : d - 1);
+		}
+		s->last = c;
+		s->started = 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the device                                                 */
+/* ------------------------------------------------------------------ */
+
+static int open_dev(int flags)
+{
+	int fd = open(dev_path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		fail("open(%s, %s) failed: %s", dev_path,
+		     flags & O_NONBLOCK ? "O_RDONLY|O_NONBLOCK" : "O_RDONLY",
+		     ename(errno));
+	return fd;
+}
+
+static void xclose(int fd)
+{
+	if (close(fd))
+		die("close");
+}
+
+/*
+ * read() that also catches an impossible result: anything that is neither
+ * -1 nor in [0, count].  The C original returned error codes as huge byte
+ * counts (-EAGAIN seen as 4294967285), which this reports as such.
+ * Returns read()'s result (errno intact), or BOGUS with `why` set.
+ */
+static ssize_t xread(int fd, void *buf, size_t count, const char *what)
+{
+	ssize_t r = read(fd, buf, count);
+	int32_t low = (int32_t)(uint32_t)r;
+
+	if (r == -1 || (r >= 0 && (size_t)r <= count))
+		return r;
+	if (low < 0 && low >= -4095)
+		fail("%s: read(count=%zu) returned %zd, neither -1 nor in [0,%zu]: "
+		     "looks like the error -%s converted to a byte count",
+		     what, count, r, count, ename(-low));
+	else
+		fail("%s: read(count=%zu) returned %zd, neither -1 nor in [0,%zu]",
+		     what, count, r, count);
+	return BOGUS;
+}
+
+static void set_nonblock(int fd, int on)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		die("fcntl(F_GETFL)");
+	flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	if (fcntl(fd, F_SETFL, flags))
+		die("fcntl(F_SETFL)");
+}
+
+/* A non-blocking read, whatever the fd's mode. */
+static ssize_t read_nb(int fd, void *buf, size_t count, const char *what)
+{
+	int flags = fcntl(fd, F_GETFL);
+	ssize_t r;
+	int e;
+
+	if (flags < 0)
+		die("fcntl(F_GETFL)");
+	if (!(flags & O_NONBLOCK))
+		set_nonblock(fd, 1);
+	r = xread(fd, buf, count, what);
+	e = errno;
+	if (!(flags & O_NONBLOCK))
+		set_nonblock(fd, 0);
+	errno = e;
+	return r;
+}
+
+/*
+ * Check the result of a non-blocking read that found the device empty:
+ * it must be exactly -1/EAGAIN.  Returns 0 if so.
+ */
+static int expect_eagain(ssize_t r, const char *what)
+{
+	if (r == BOGUS)
+		return -1;
+	if (r == 0)
+		return fail("%s: read returned 0 (EOF) on an empty device, expected -1/EAGAIN",
+			    what);
+	if (errno != EAGAIN)
+		return fail("%s: read returned -1/%s, expected EAGAIN", what, ename(errno));
+	return 0;
+}
+
+/*
+ * Non-blocking reads into buf (up to cap bytes) until the device is empty.
+ * Returns the number of bytes read, or -1 with `why` set.
+ */
+static long read_all_nb(int fd, unsigned char *buf, size_t cap, const char *what)
+{
+	size_t n = 0;
+
+	while (n < cap) {
+		ssize_t r = read_nb(fd, buf + n, cap - n, what);
+
+		if (r <= 0)
+			return expect_eagain(r, what) ? -1 : (long)n;
+		n += r;
+	}
+	return fail("%s: more than %zu bytes queued", what, cap);
+}
+
+/* Discard stale bytes left in the kfifo (it is not cleared at close). */
+static long drain(int fd)
+{
+	unsigned char buf[4096];
+	long total = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		ssize_t r = read_nb(fd, buf, sizeof(buf), "drain");
+
+		if (r <= 0)
+			return expect_eagain(r, "drain") ? -1 : total;
+		total += r;
+	}
+	return fail("drain: device still not empty after %ld bytes", total);
+}
+
+/*
+ * read() protected by a watchdog: if it blocks longer than watchdog_ms(),
+ * a SIGALRM interrupts it and *timed_out is set.  Returns read()'s result
+ * (errno intact) or BOGUS.
+ */
+static ssize_t read_guarded(int fd, void *buf, size_t count, const char *what,
+			    int *timed_out)
+{
+	sig_atomic_t before;
+	ssize_t r;
+	int e;
+
+	set_alarm_handler(0);
+	before = alarms;
+	arm_timer_ms(watchdog_ms());
+	r = xread(fd, buf, count, what);
+	e = errno;
+	arm_timer_ms(0);
+	*timed_out = (r == -1 && e == EINTR && alarms != before);
+	errno = e;
+	return r;
+}
+
+/* A blocking read that must return data.  Returns > 0, or -1 with `why`. */
+static ssize_t read_wait(int fd, void *buf, size_t count, const char *what)
+{
+	int timed_out;
+	ssize_t r = read_guarded(fd, buf, count, what, &timed_out);
+
+	if (r > 0)
+		return r;
+	if (r == BOGUS)
+		return -1;
+	if (r == 0)
+		return fail("%s: blocking read returned 0 (EOF), it should wait for data",
+			    what);
+	if (timed_out)
+		return fail("%s: no data within %ld ms (is the timer running?)",
+			    what, watchdog_ms());
+	return fail("%s: read returned -1/%s", what, ename(errno));
+}
+
+/*
+ * Synchronise with the device: drain, then block for one byte.  The read
+ * returns just after a tick, so the next one is about delay_ms away.  Bytes
+ * that came with that tick are consumed too; *last is the last byte read.
+ */
+static int sync_tick(int fd, unsigned char *last)
+{
+	unsigned char buf[256];
+	struct seq s = { 0 };
+	long n;
+
+	if (drain(fd) < 0 || read_wait(fd, buf, 1, "sync read") < 0)
+		return -1;
+	if (seq_feed(&s, buf, 1))
+		return -1;
+	n = read_all_nb(fd, buf, sizeof(buf), "sync read");
+	if (n < 0 || seq_feed(&s, buf, n))
+		return -1;
+	*last = s.last;
+	return 0;
+}
+
+/*
+ * Read for `seconds` wall-clock seconds, checking the sequence.  poll()
+ * before each read lets the loop stop at the deadline.  (If the driver had
+ * no poll method, poll() would always say "readable" and the read would
+ * just block until the next tick, which still works.)
+ */
+static int timed_read(int fd, double seconds, unsigned long *bytes, double *elapsed)
+{
+	unsigned char buf[64];
+	struct seq s = { 0 };
+	double start = now_ms(), end = start + seconds * 1000;
+	double left;
+
+	while ((left = end - now_ms()) > 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)left + 1);
+		ssize_t r;
+
+		if (n < 0)
+			return fail("poll failed: %s", ename(errno));
+		if (n == 0)
+			continue;
+		r = read_wait(fd, buf, sizeof(buf), "read");
+		if (r < 0 || seq_feed(&s, buf, r))
+			return -1;
+	}
+	*bytes = s.n;
+	*elapsed = (now_ms() - start) / 1000;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sequence, rate                                                     */
+/* ------------------------------------------------------------------ */
+
+static int cmd_sequence(double seconds, int check_rate)
+{
+	const char *name = check_rate ? "sequence" : "rate";
+	unsigned long bytes = 0;
+	double elapsed = 0, expected;
+	int fd, rc;
+
+	fd = open_dev(O_RDONLY);
+	rc = fd < 0 ? -1 : 0;
+	if (rc == 0) {
+		long stale = drain(fd);
+
+		rc = stale < 0 ? -1 : timed_read(fd, seconds, &bytes, &elapsed);
+		if (stale >= 0)
+			note("drained %ld stale byte(s)", stale);
+		xclose(fd);
+	}
+	if (rc == 0)
+		note("bytes=%lu seconds=%.3f rate=%.2f", bytes, elapsed, bytes / elapsed);
+	report(name, rc);
+	if (!check_rate)
+		return failures ? 1 : 0;
+
+	expected = elapsed * 1000 / delay_ms;
+	if (rc)
+		rc = fail("not measured, see the sequence check");
+	else if (bytes < 0.5 * expected || bytes > 1.5 * expected + 3)
+		rc = fail("%lu bytes in %.3f s, expected about %.1f (delay %ld ms), "
+			  "accepted %.1f..%.1f", bytes, elapsed, expected, delay_ms,
+			  0.5 * expected, 1.5 * expected + 3);
+	else
+		note("expected about %.1f bytes (delay %ld ms)", expected, delay_ms);
+	report("sequence-rate", rc);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* nonblock                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Drain an O_NONBLOCK fd; the read that ends it must be exactly -1/EAGAIN. */
+static int check_nonblock_empty(void)
+{
+	unsigned char buf[4096];
+	long total = 0;
+	ssize_t r;
+	int fd = open_dev(O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 1000; i++) {
+		r = xread(fd, buf, sizeof(buf), "non-blocking read");
+		if (r <= 0)
+			break;
+		total += r;
+	}
+	xclose(fd);
+	note("drained %ld stale byte(s)", total);
+	if (r > 0)
+		return fail("device still not empty after %ld bytes", total);
+	return expect_eagain(r, "non-blocking read");
+}
+
+/* On an O_NONBLOCK fd, data that arrives later is returned. */
+static int check_nonblock_data(void)
+{
+	unsigned char buf[64], last;
+	struct seq s;
+	double end = now_ms() + watchdog_ms();
+	ssize_t r;
+	int fd = open_dev(O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (sync_tick(fd, &last)) {
+		xclose(fd);
+		return -1;
+	}
+	set_nonblock(fd, 1);	/* as if opened with O_NONBLOCK */
+	do {
+		sleep_ms(delay_ms);
+		r = xread(fd, buf, sizeof(buf), "non-blocking read");
+	} while (r == -1 && errno == EAGAIN && now_ms() < end);
+	xclose(fd);
+	if (r <= 0)
+		return r == -1 && errno == EAGAIN ?
+			fail("no data within %ld ms", watchdog_ms()) :
+			expect_eagain(r, "non-blocking read");
+	seq_after(&s, last);
+	return seq_feed(&s, buf, r);
+}
+
+static int check_lseek(void)
+{
+	static const struct { int whence; const char *name; } tries[] = {
+		{ SEEK_SET, "SEEK_SET" }, { SEEK_CUR, "SEEK_CUR" }, { SEEK_END, "SEEK_END" },
+	};
+	int fd = open_dev(O_RDONLY | O_NONBLOCK);
+	int rc = 0;
+
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && rc == 0; i++) {
+		off_t off = lseek(fd, 0, tries[i].whence);
+
+		if (off != -1)
+			rc = fail("lseek(fd, 0, %s) returned %lld, expected -1/ESPIPE or EINVAL",
+				  tries[i].name, (long long)off);
+		else if (errno != ESPIPE && errno != EINVAL)
+			rc = fail("lseek(fd, 0, %s) failed with %s, expected ESPIPE or EINVAL",
+				  tries[i].name, ename(errno));
+	}
+	xclose(fd);
+	return rc;
+}
+
+static int cmd_nonblock(void)
+{
+	report("nonblock", check_nonblock_empty());
+	report("nonblock-data", check_nonblock_data());
+	report("nonblock-lseek", check_lseek());
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* signal                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The alarm must ring well before the next tick (about delay_ms away). */
+static long signal_alarm_ms(void)
+{
+	long ms = delay_ms >= 90 ? 30 : delay_ms / 3;
+
+	return ms < 1 ? 1 : ms;
+}
+
+/*
+ * One attempt: a blocked read interrupted by a SIGALRM whose handler lacks
+ * SA_RESTART must return -1/EINTR after really sleeping.  *race is set if
+ * a tick came first, which is worth another attempt.
+ */
+static int try_eintr(int fd, int *race)
+{
+	long alarm_ms = signal_alarm_ms();
+	unsigned char buf[16], last;
+	double t0, c0, wall, cpu;
+	sig_atomic_t before;
+	ssize_t r;
+	int e;
+
+	if (sync_tick(fd, &last))
+		return -1;
+	set_alarm_handler(0);
+	before = alarms;
+	t0 = now_ms();
+	c0 = cpu_ms();
+	arm_timer_ms(alarm_ms);
+	r = xread(fd, buf, sizeof(buf), "read interrupted by a signal");
+	e = errno;
+	wall = now_ms() - t0;
+	cpu = cpu_ms() - c0;
+	arm_timer_ms(0);
+
+	if (r == BOGUS)
+		return -1;
+	if (r > 0) {
+		*race = 1;
+		return fail("a tick won the race: read returned %zd byte(s) after %.1f ms, "
+			    "before the %ld ms alarm", r, wall, alarm_ms);
+	}
+	if (r == 0)
+		return fail("read returned 0 (EOF), expected -1/EINTR");
+	if (e != EINTR)
+		return fail("read returned -1/%s, expected EINTR", ename(e));
+	if (alarms == before)
+		return fail("read returned -1/EINTR but the SIGALRM handler never ran");
+	note("read interrupted after %.1f ms (alarm %ld ms), %.2f ms of CPU",
+	     wall, alarm_ms, cpu);
+	if (wall < alarm_ms * 2 / 3)
+		return fail("EINTR after only %.1f ms with a %ld ms alarm", wall, alarm_ms);
+	if (cpu > wall / 2)
+		return fail("the read used %.1f ms of CPU in %.1f ms: busy-waiting, not sleeping?",
+			    cpu, wall);
+	return 0;
+}
+
+/*
+ * One attempt: with SA_RESTART the kernel restarts the read after the
+ * handler (the driver returns -ERESTARTSYS), so data comes back, in sequence.
+ */
+static int try_restart(int fd, int *race)
+{
+	long alarm_ms = signal_alarm_ms();
+	unsigned char buf[16], last;
+	sig_atomic_t before;
+	struct seq s;
+	double t0, wall;
+	int fired;
+	ssize_t r;
+	int e;
+
+	if (sync_tick(fd, &last))
+		return -1;
+	set_alarm_handler(SA_RESTART);
+	before = alarms;
+	t0 = now_ms();
+	arm_timer_ms(alarm_ms);
+	r = xread(fd, buf, sizeof(buf), "read with SA_RESTART");
+	e = errno;
+	fired = alarms != before;
+	wall = now_ms() - t0;
+	arm_timer_ms(0);
+	set_alarm_handler(0);
+
+	if (r == BOGUS)
+		return -1;
+	if (r == -1 && e == EINTR)
+		return fail("read returned -1/EINTR although the handler has SA_RESTART: "
+			    "does the driver return -EINTR instead of -ERESTARTSYS?");
+	if (r == -1)
+		return fail("read returned -1/%s, expected data", ename(e));
+	if (r == 0)
+		return fail("read returned 0 (EOF), expected data");
+	if (!fired) {
+		*race = 1;
+		return fail("a tick won the race: data after %.1f ms, before the %ld ms alarm",
+			    wall, alarm_ms);
+	}
+	note("read restarted after the %ld ms alarm, %zd byte(s) after %.1f ms",
+	     alarm_ms, r, wall);
+	seq_after(&s, last);
+	return seq_feed(&s, buf, r);
+}
+
+/* Run a racy attempt up to RETRIES times while it loses races. */
+static int with_retries(int (*attempt)(int fd, int *race), int fd)
+{
+	int rc = -1;
+
+	for (int i = 1; i <= RETRIES; i++) {
+		int race = 0;
+
+		rc = attempt(fd, &race);
+		if (!race)
+			return rc;
+		note("attempt %d/%d: %s", i, RETRIES, why);
+	}
+	return rc;
+}
+
+static int check_with_retries(int (*attempt)(int fd, int *race))
+{
+	int fd = open_dev(O_RDONLY);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = with_retries(attempt, fd);
+	xclose(fd);
+	return rc;
+}
+
+static int cmd_signal(void)
+{
+	report("signal-eintr", check_with_retries(try_eintr));
+	report("signal-restart", check_with_retries(try_restart));
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* efault                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An address that is never mapped.  Kept in a volatile so the compiler
+ * does not reason about (void *)1 as a constant pointer.
+ */
+static volatile uintptr_t bad_address = 1;
+
+/*
+ * After a read that reported nothing, the next byte must be next(last):
+ * a byte that was not reported as read must not be lost.
+ */
+static int expect_continues(int fd, unsigned char last, const char *after)
+{
+	unsigned char buf[64];
+	struct seq s;
+	ssize_t r = read_wait(fd, buf, sizeof(buf), "read after the fault");
+
+	if (r < 0)
+		return -1;
+	if (buf[0] != next_byte(last) && in_range(buf[0]))
+		return fail("after %s the next byte is 0x%02x, expected 0x%02x: "
+			    "%d byte(s) lost", after, buf[0], next_byte(last),
+			    cyc_dist(last, buf[0]) - 1);
+	note("after %s: %zd byte(s), first 0x%02x as expected", after, r, buf[0]);
+	seq_after(&s, last);
+	return seq_feed(&s, buf, r);
+}
+
+/* read() into an unmapped address: -1/EFAULT, and no byte lost. */
+static int check_efault(void)
+{
+	unsigned char last;
+	int fd = open_dev(O_RDONLY);
+	int rc, timed_out;
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	rc = sync_tick(fd, &last);
+	if (rc == 0) {
+		sleep_ms(2.5 * delay_ms);	/* about two bytes queue up */
+		r = read_guarded(fd, (void *)bad_address, 16, "read into (void *)1",
+				 &timed_out);
+		if (r == BOGUS)
+			rc = -1;
+		else if (r >= 0)
+			rc = fail("read into (void *)1 returned %zd, expected -1/EFAULT", r);
+		else if (errno != EFAULT)
+			rc = fail("read into (void *)1 returned -1/%s, expected EFAULT%s",
+				  ename(errno), timed_out ? " (watchdog fired)" : "");
+		else
+			rc = expect_continues(fd, last, "EFAULT");
+	}
+	xclose(fd);
+	return rc;
+}
+
+/*
+ * The outcome of read(fd, p, 2) where p is the last byte of a mapping,
+ * `got` what landed in *p (it held 0 before).  "No loss" means:
+ *   returned 1:         *p == next(last), and the next byte == next(*p);
+ *   returned -1/EFAULT: nothing was reported, so the next byte == next(last)
+ *                       (a driver that copied a byte to *p, dropped it from
+ *                       the fifo and still said EFAULT has lost it).
+ */
+static int judge_partial(int fd, ssize_t r, int e, unsigned char got,
+			 unsigned char last, int *race)
+{
+	unsigned char buf[64];
+	struct seq s;
+	long n;
+
+	if (r == BOGUS)
+		return -1;
+	if (r == -1 && e == EFAULT) {
+		note("half-valid buffer: -1/EFAULT (byte in the valid part: 0x%02x)", got);
+		if (expect_continues(fd, last, "EFAULT on a half-valid buffer") == 0)
+			return 0;
+		if (got == next_byte(last)) {
+			char lost[sizeof(why)];
+
+			memcpy(lost, why, sizeof(lost));
+			return fail("%.600s; the driver copied 0x%02x into the valid part, "
+				    "removed it from the fifo, but reported EFAULT instead "
+				    "of 1 byte read", lost, got);
+		}
+		return -1;
+	}
+	if (r == -1)
+		return fail("read returned -1/%s, expected 1 or -1/EFAULT", ename(e));
+	if (r != 1)
+		return fail("read returned %zd, expected 1 (only one byte of the buffer "
+			    "is mapped) or -1/EFAULT", r);
+	if (got != next_byte(last))
+		return fail("read returned 1 but the byte is 0x%02x, expected 0x%02x",
+			    got, next_byte(last));
+	n = read_all_nb(fd, buf, sizeof(buf), "read after the partial read");
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		*race = 1;	/* only one byte was queued: the fault never happened */
+		return fail("only one byte was queued, so the unmapped page was not reached");
+	}
+	note("half-valid buffer: returned 1 (0x%02x), then %ld more byte(s)", got, n);
+	seq_after(&s, got);
+	return seq_feed(&s, buf, n);
+}
+
+static int try_partial(int fd, int *race)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *p, last;
+	int rc, timed_out, e;
+	ssize_t r;
+
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return fail("mmap: %s", ename(errno));
+	if (munmap(map + page, page))
+		die("munmap");
+	p = map + page - 1;
+	*p = 0;			/* not a sequence value; also faults the page in */
+
+	rc = sync_tick(fd, &last);
+	if (rc == 0) {
+		sleep_ms(3.5 * delay_ms);	/* about three bytes queue up */
+		r = read_guarded(fd, p, 2, "read(count 2) across the end of a mapping",
+				 &timed_out);
+		e = errno;
+		rc = judge_partial(fd, r, e, *p, last, race);
+	}
+	if (munmap(map, page))
+		die("munmap");
+	return rc;
+}
+
+static int cmd_efault(void)
+{
+	report("efault", check_efault());
+	report("efault-partial", check_with_retries(try_partial));
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* readers                                                            */
+/* ------------------------------------------------------------------ */
+
+struct reader {
+	pid_t pid;
+	int pipe;		/* read end: the bytes the child got */
+	int blocking;		/* child uses a blocking fd (else O_NONBLOCK) */
+	unsigned char bytes[512];
+	size_t n;
+};
+
+static void write_all(int fd, const unsigned char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("write");
+		buf += w;
+		n -= w;
+	}
+}
+
+/*
+ * Child: read with small, varying buffer sizes until the deadline, then
+ * send everything to the parent.  Never returns.
+ */
+static void reader_child(int idx, int blocking, int out, double deadline)
+{
+	struct sigaction dfl;
+	unsigned char got[512];
+	size_t n = 0;
+	int fd;
+
+	in_child = 1;
+	/* A child stuck in read() is killed by SIGALRM; the parent reports it. */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (sigaction(SIGALRM, &dfl, NULL))
+		die("sigaction");
+	alarm((unsigned)((deadline - now_ms() + watchdog_ms()) / 1000) + 5);
+
+	fd = open_dev(blocking ? O_RDONLY : O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		note("reader %d: %s", idx, why);
+		_exit(1);
+	}
+	for (int j = 0; now_ms() < deadline; j++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		size_t size = 1 + (idx + j) % 8;
+		ssize_t r;
+
+		if (poll(&p, 1, (int)(deadline - now_ms()) + 1) < 0) {
+			note("reader %d: poll: %s", idx, ename(errno));
+			_exit(1);
+		}
+		if (p.revents == 0)
+			continue;
+		if (n + size > sizeof(got)) {
+			note("reader %d: more than %zu bytes", idx, sizeof(got));
+			_exit(1);
+		}
+		r = xread(fd, got + n, size, "reader");
+		if (r > 0)
+			n += r;
+		else if (!(r == -1 && errno == EAGAIN && !blocking)) {
+			if (r != BOGUS)
+				fail("read returned %zd/%s", r, r ? ename(errno) : "EOF");
+			note("reader %d: %s", idx, why);
+			_exit(1);
+		}
+		/* EAGAIN on the non-blocking fd: another reader was faster. */
+	}
+	xclose(fd);
+	write_all(out, got, n);
+	_exit(0);
+}
+
+/* Fork `count` readers (even ones blocking); *started says how many ran. */
+static int start_readers(struct reader *rd, int count, int parent_fd, double deadline,
+			 int *started)
+{
+	fflush(stdout);		/* or the children would print it again */
+	for (*started = 0; *started < count; ++*started) {
+		int i = *started, pfd[2];
+
+		if (pipe(pfd))
+			return fail("pipe: %s", ename(errno));
+		rd[i].blocking = (i % 2 == 0);
+		rd[i].pid = fork();
+		if (rd[i].pid < 0) {
+			int e = errno;
+
+			xclose(pfd[0]);
+			xclose(pfd[1]);
+			return fail("fork: %s", ename(e));
+		}
+		if (rd[i].pid == 0) {
+			xclose(pfd[0]);
+			xclose(parent_fd);
+			reader_child(i, rd[i].blocking, pfd[1], deadline);
+		}
+		xclose(pfd[1]);
+		rd[i].pipe = pfd[0];
+		rd[i].n = 0;
+	}
+	return 0;
+}
+
+/* Collect each child's bytes and exit status. */
+static int collect_readers(struct reader *rd, int count)
+{
+	int rc = 0;
+
+	for (int i = 0; i < count; i++) {
+		int status;
+		ssize_t r;
+
+		while ((r = read(rd[i].pipe, rd[i].bytes + rd[i].n,
+				 sizeof(rd[i].bytes) - rd[i].n)) > 0)
+			rd[i].n += r;
+		if (r < 0)
+			die("read from pipe");
+		xclose(rd[i].pipe);
+		while (waitpid(rd[i].pid, &status, 0) < 0)
+			if (errno != EINTR)
+				die("waitpid");
+		if (rc == 0 && WIFSIGNALED(status))
+			rc = fail("reader %d was killed by signal %d%s", i, WTERMSIG(status),
+				  WTERMSIG(status) == SIGALRM ?
+				  " (watchdog: stuck in read)" : "");
+		else if (rc == 0 && WEXITSTATUS(status) != 0)
+			rc = fail("reader %d failed (see its # line)", i);
+	}
+	return rc;
+}
+
+static void note_bytes(const char *label, const unsigned char *b, size_t n)
+{
+	printf("# %s: %zu byte(s) \"", label, n);
+	for (size_t i = 0; i < n; i++)
+		if (in_range(b[i]) && b[i] != '"' && b[i] != '\\')
+			putchar(b[i]);
+		else
+			printf("\\x%02x", b[i]);
+	printf("\"\n");
+	fflush(stdout);
+}
+
+/*
+ * Each reader's bytes must come in cycle order after L; over all readers
+ * (index `count` is the parent's leftovers) every position 1..total after
+ * L must be delivered exactly once.
+ */
+static int check_union(const struct reader *rd, int count, unsigned char L,
+		       size_t *total)
+{
+	int owner[NVALUES] = { 0 };	/* position after L -> reader + 1 */
+
+	*total = 0;
+	for (int i = 0; i <= count; i++) {
+		int prev = 0;
+
+		for (size_t k = 0; k < rd[i].n; k++) {
+			unsigned char b = rd[i].bytes[k];
+			int d = cyc_dist(L, b);
+
+			if (!in_range(b))
+				return fail("reader %d got 0x%02x, outside 0x20..0x7e", i, b);
+			if (d == 0 || d <= prev)
+				return fail("%s %d got 0x%02x after 0x%02x: out of order "
+					    "(or a value repeated) relative to the sync byte 0x%02x",
+					    i == count ? "leftovers" : "reader", i, b,
+					    k ? rd[i].bytes[k - 1] : L, L);
+			if (owner[d])
+				return fail("byte 0x%02x delivered twice (readers %d and %d)",
+					    b, owner[d] - 1, i);
+			owner[d] = i + 1;
+			prev = d;
+		}
+		*total += rd[i].n;
+	}
+	if (*total >= NVALUES)
+		return fail("%zu bytes: too many to tell values apart (keep it under 95)",
+			    *total);
+	for (size_t d = 1, b = next_byte(L); d <= *total; d++, b = next_byte(b))
+		if (!owner[d])
+			return fail("gap: byte 0x%02zx (%zu after the sync byte 0x%02x) "
+				    "never delivered, %zu bytes in all", b, d, L, *total);
+	return 0;
+}
+
+static int cmd_readers(int count, double seconds)
+{
+	static struct reader rd[MAX_READERS + 1];	/* + the leftovers */
+	double expected = seconds * 1000 / delay_ms;
+	unsigned char L;
+	size_t total = 0;
+	long left;
+	int fd, rc, started;
+
+	fd = open_dev(O_RDONLY);
+	if (fd < 0 || sync_tick(fd, &L)) {
+		report("readers", -1);
+		return 1;
+	}
+	note("sync byte L=0x%02x; %d readers for %.3f s, about %.1f bytes expected",
+	     L, count, seconds, expected);
+	rc = start_readers(rd, count, fd, now_ms() + seconds * 1000, &started);
+	if (collect_readers(rd, started) && rc == 0)
+		rc = -1;
+	/* The device stayed open through fd; take what nobody read. */
+	left = read_all_nb(fd, rd[count].bytes, sizeof(rd[count].bytes), "leftovers");
+	rd[count].n = left < 0 ? 0 : (size_t)left;
+	if (left < 0 && rc == 0)
+		rc = -1;
+	xclose(fd);
+
+	for (int i = 0; i < count; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "reader %d (%s)", i,
+			 rd[i].blocking ? "blocking" : "non-blocking");
+		note_bytes(label, rd[i].bytes, rd[i].n);
+	}
+	note_bytes("leftovers", rd[count].bytes, rd[count].n);
+	if (rc == 0)
+		rc = check_union(rd, count, L, &total);
+	if (rc == 0 && total < 0.5 * expected)
+		rc = fail("only %zu bytes in %.3f s, expected about %.1f", total, seconds,
+			  expected);
+	report("readers", rc);
+
+	if (count > expected / 4) {
+		note("not checking that every reader got data (%d readers, ~%.1f bytes)",
+		     count, expected);
+		return failures ? 1 : 0;
+	}
+	rc = 0;
+	for (int i = 0; i < count && rc == 0; i++)
+		if (rd[i].n == 0)
+			rc = fail("reader %d got no byte in %.3f s (~%.1f bytes for %d readers)",
+				  i, seconds, expected, count);
+	report("readers-share", rc);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* poll, select, epoll, epoll-et                                      */
+/* ------------------------------------------------------------------ */
+
+enum wait_kind { W_POLL, W_SELECT, W_EPOLL, W_EPOLL_ET };
+
+struct waiter {
+	enum wait_kind kind;
+	int fd;			/* the device */
+	int epfd;		/* for W_EPOLL*, else -1 */
+};
+
+/* Each returns 1 readable, 0 timeout, -1 error (with `why`). */
+static int wait_poll(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDNORM };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return fail("poll: %s", ename(errno));
+	if (n == 0)
+		return 0;
+	if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+		return fail("poll revents 0x%x has POLLERR/POLLHUP/POLLNVAL", p.revents);
+	if ((p.revents & (POLLIN | POLLRDNORM)) != (POLLIN | POLLRDNORM))
+		return fail("poll revents 0x%x lacks POLLIN|POLLRDNORM (0x%x)",
+			    p.revents, POLLIN | POLLRDNORM);
+	return 1;
+}
+
+static int wait_select(int fd, int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (timeout_ms % 1000) * 1000 };
+	fd_set rset, eset;
+	int n;
+
+	if (fd >= FD_SETSIZE)
+		return fail("fd %d too large for select", fd);
+	FD_ZERO(&rset);
+	FD_ZERO(&eset);
+	FD_SET(fd, &rset);
+	FD_SET(fd, &eset);
+	n = select(fd + 1, &rset, NULL, &eset, &tv);
+	if (n < 0)
+		return fail("select: %s", ename(errno));
+	if (n == 0)
+		return 0;
+	if (FD_ISSET(fd, &eset))
+		return fail("select reports an exceptional condition");
+	if (!FD_ISSET(fd, &rset))
+		return fail("select returned %d but the fd is not in the read set", n);
+	return 1;
+}
+
+static int wait_epoll(struct waiter *w, int timeout_ms)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(w->epfd, ev, 4, timeout_ms);
+
+	if (n < 0)
+		return fail("epoll_wait: %s", ename(errno));
+	if (n == 0)
+		return 0;
+	if (n > 1)
+		return fail("epoll_wait returned %d events for one fd", n);
+	if (ev[0].data.fd != w->fd)
+		return fail("epoll_wait returned data.fd %d, expected %d", ev[0].data.fd, w->fd);
+	if (ev[0].events & (EPOLLERR | EPOLLHUP))
+		return fail("epoll events 0x%x have EPOLLERR/EPOLLHUP", ev[0].events);
+	if (!(ev[0].events & EPOLLIN))
+		return fail("epoll events 0x%x lack EPOLLIN", ev[0].events);
+	return 1;
+}
+
+static int wait_readable(struct waiter *w, int timeout_ms)
+{
+	switch (w->kind) {
+	case W_POLL:
+		return wait_poll(w->fd, timeout_ms);
+	case W_SELECT:
+		return wait_select(w->fd, timeout_ms);
+	default:
+		return wait_epoll(w, timeout_ms);
+	}
+}
+
+/*
+ * Wait that must time out (the fifo is empty, or for edge-triggered epoll
+ * nothing new arrived).  If it reports "readable", find out whether a tick
+ * came early (a race: retry) or it lied.
+ */
+static int expect_timeout(struct waiter *w, int timeout_ms, const char *when, int *race)
+{
+	unsigned char b;
+	double t0 = now_ms();
+	int n = wait_readable(w, timeout_ms);
+	ssize_t r;
+
+	if (n <= 0)
+		return n;
+	if (w->kind == W_EPOLL_ET) {
+		*race = 1;	/* cannot tell without reading; retry */
+		return fail("%s: event after %.1f ms (timeout %d ms); tick early, "
+			    "or the edge was reported twice", when, now_ms() - t0, timeout_ms);
+	}
+	r = read_nb(w->fd, &b, 1, "read after a readable report");
+	if (r == -1 && errno == EAGAIN)
+		return fail("%s: reported readable after %.1f ms, but read gives EAGAIN",
+			    when, now_ms() - t0);
+	if (r == BOGUS)
+		return -1;
+	*race = 1;
+	return fail("%s: a tick came early (readable after %.1f ms, timeout %d ms)",
+		    when, now_ms() - t0, timeout_ms);
+}
+
+/* Wait that must report readable, since a tick is due within it. */
+static int expect_ready(struct waiter *w, int timeout_ms, const char *when)
+{
+	int n = wait_readable(w, timeout_ms);
+
+	if (n == 0)
+		return fail("%s: not readable within %d ms (4 periods)", when, timeout_ms);
+	return n < 0 ? -1 : 0;
+}
+
+/* One attempt of the readiness test; see cmd_wait(). */
+static int try_wait(struct waiter *w, int *race)
+{
+	int short_ms = delay_ms / 3, long_ms = 4 * delay_ms;
+	int et = w->kind == W_EPOLL_ET;
+	unsigned char buf[256], last;
+	struct seq s;
+	long n;
+
+	if (sync_tick(w->fd, &last))
+		return -1;
+	if (expect_timeout(w, short_ms, "empty fifo", race) ||
+	    expect_ready(w, long_ms, "waiting for a tick"))
+		return -1;
+	if (!et) {
+		int again = wait_readable(w, 0);
+
+		if (again < 0)
+			return -1;
+		if (again == 0)
+			return fail("readable, but a second wait without reading says "
+				    "not readable (readiness must be level-triggered)");
+	}
+	if (et && (expect_timeout(w, short_ms, "edge-triggered, no new data", race) ||
+		   expect_ready(w, long_ms, "edge-triggered, next tick is a new edge")))
+		return -1;
+
+	n = read_all_nb(w->fd, buf, sizeof(buf), "read after readable");
+	if (n < 0)
+		return -1;
+	if (n < 1 + et)
+		return fail("only %ld byte(s) after %d readiness report(s)", n, 1 + et);
+	note("%ld byte(s) read after readiness", n);
+	seq_after(&s, last);
+	if (seq_feed(&s, buf, n))
+		return -1;
+	return expect_timeout(w, 0, "fifo read empty", race);
+}
+
+static int check_wait(enum wait_kind kind)
+{
+	struct waiter w = { .kind = kind, .fd = open_dev(O_RDONLY), .epfd = -1 };
+	int rc;
+
+	if (w.fd < 0)
+		return -1;
+	if (kind == W_EPOLL || kind == W_EPOLL_ET) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = w.fd };
+
+		if (kind == W_EPOLL_ET)
+			ev.events |= EPOLLET;
+		w.epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (w.epfd < 0)
+			die("epoll_create1");
+		if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.fd, &ev)) {
+			rc = fail("epoll_ctl(ADD): %s", ename(errno));
+			goto out;
+		}
+	}
+	for (int i = 1; i <= RETRIES; i++) {
+		int race = 0;
+
+		rc = try_wait(&w, &race);
+		if (!race)
+			break;
+		note("attempt %d/%d: %s", i, RETRIES, why);
+	}
+out:
+	if (w.epfd >= 0)
+		xclose(w.epfd);
+	xclose(w.fd);
+	return rc;
+}
+
+/*
+ * After a sync: a wait of delay/3 ms must time out; a wait of 4*delay ms
+ * must report readable; then (level-triggered) it is still readable until
+ * read, and the bytes continue the sequence.  Edge-triggered epoll: after
+ * the first event, no event without new data, but a new one per new byte.
+ */
+static int cmd_wait(const char *name, enum wait_kind kind)
+{
+	report(name, check_wait(kind));
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* openclose                                                          */
+/* ------------------------------------------------------------------ */
+
+static int check_open_close(long count)
+{
+	double t0 = now_ms();
+
+	for (long i = 0; i < count; i++) {
+		int fd = open_dev(i % 2 ? O_RDONLY | O_NONBLOCK : O_RDONLY);
+
+		if (fd < 0)
+			return fail("open #%ld of %ld: %s", i + 1, count, why);
+		if (close(fd))
+			return fail("close #%ld of %ld: %s", i + 1, count, ename(errno));
+	}
+	note("%ld opens and closes in %.1f ms", count, now_ms() - t0);
+	return 0;
+}
+
+/*
+ * Open A and B, close one of them: the other must keep receiving data, since
+ * the device is still open.  Two bytes are read, so at least one was
+ * produced after the close.
+ */
+static int check_overlap(int close_first)
+{
+	unsigned char buf[2];
+	struct seq s = { 0 };
+	int a, b, keep, rc = 0;
+
+	a = open_dev(O_RDONLY);
+	if (a < 0)
+		return -1;
+	b = open_dev(O_RDONLY);
+	if (b < 0) {
+		xclose(a);
+		return -1;
+	}
+	xclose(close_first ? a : b);
+	keep = close_first ? b : a;
+	if (drain(keep) < 0)
+		rc = -1;
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if (read_wait(keep, buf + i, 1, close_first ?
+			      "read B after closing A" : "read A after closing B") < 0)
+			rc = -1;
+	xclose(keep);
+	return rc ? rc : seq_feed(&s, buf, 2);
+}
+
+static int cmd_openclose(long count)
+{
+	report("openclose", check_open_close(count));
+	report("openclose-overlap", check_overlap(1));
+	report("openclose-overlap-rev", check_overlap(0));
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* failnth                                                            */
+/* ------------------------------------------------------------------ */
+
+/* This thread's fault-injection counter file. */
+static int open_fail_nth(void)
+{
+	char path[64];
+	int fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", (int)gettid());
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * Load the module with the N-th fault-injection point of this thread made
+ * to fail.  Nothing may run between arming fail-nth and finit_module(), or
+ * it would consume the count; the files are opened before.
+ */
+static int cmd_failnth(long nth, const char *ko, const char *params)
+{
+	char num[32], back[32];
+	int ko_fd, nth_fd, len, err, injected;
+	unsigned long remaining;
+	ssize_t got;
+	long rc;
+
+	ko_fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (ko_fd < 0) {
+		printf("FAIL failnth: cannot open %s: %s\n", ko, ename(errno));
+		return 1;
+	}
+	nth_fd = open_fail_nth();
+	if (nth_fd < 0) {
+		printf("FAIL failnth: cannot open fail-nth: %s "
+		       "(kernel without CONFIG_FAULT_INJECTION?)\n", ename(errno));
+		return 1;
+	}
+	len = snprintf(num, sizeof(num), "%ld", nth);
+	memset(back, 0, sizeof(back));
+
+	if (write(nth_fd, num, len) != len) {
+		printf("FAIL failnth: writing %s to fail-nth: %s\n", num, ename(errno));
+		return 1;
+	}
+	rc = syscall(SYS_finit_module, ko_fd, params, 0);
+	err = errno;
+
+	got = pread(nth_fd, back, sizeof(back) - 1, 0);
+	if (got < 0 && errno == ESPIPE)
+		got = read(nth_fd, back, sizeof(back) - 1);
+	if (got <= 0) {
+		printf("FAIL failnth: reading fail-nth back: %s\n",
+		       got ? ename(errno) : "empty");
+		return 1;
+	}
+	back[got] = '\0';
+	remaining = strtoul(back, NULL, 10);
+	injected = remaining == 0;	/* the count reached 0: the fault fired */
+	if (!injected && write(nth_fd, "0", 1) != 1) {
+		printf("FAIL failnth: resetting fail-nth: %s\n", ename(errno));
+		return 1;
+	}
+	xclose(nth_fd);
+	xclose(ko_fd);
+	printf("failnth %ld: rc=%d injected=%d\n", nth, rc == 0 ? 0 : -err, injected);
+	fflush(stdout);
+	return rc == 0 ? 0 : 3;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command line                                                       */
+/* ------------------------------------------------------------------ */
+
+static void usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "simrupt_test: %s\n", msg);
+	fprintf(stderr,
+		"usage: simrupt_test <subcommand> [args...]\n"
+		"  sequence <seconds> | rate <seconds> | nonblock | signal | efault\n"
+		"  readers <nreaders> <seconds> | poll | select | epoll | epoll-et\n"
+		"  openclose <count> | failnth <N> <module.ko> [params]\n");
+	exit(2);
+}
+
+static long parse_long(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "simrupt_test: %s must be an integer in %ld..%ld, not '%s'\n",
+			what, min, max, s);
+		usage(NULL);
+	}
+	return v;
+}
+
+static double parse_seconds(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v > 0 && v <= 3600)) {
+		fprintf(stderr, "simrupt_test: seconds must be in (0, 3600], not '%s'\n", s);
+		usage(NULL);
+	}
+	return v;
+}
+
+/* The period from sysfs; on failure prints the FAIL line and exits. */
+static void load_delay(const char *name)
+{
+	const char *path = getenv("SIMRUPT_DELAY_FILE");
+	FILE *f;
+	int n;
+
+	if (!path)
+		path = DEFAULT_DELAY_FILE;
+	f = fopen(path, "re");
+	if (!f) {
+		fail("cannot open %s: %s (is the module loaded?)", path, ename(errno));
+		report(name, -1);
+		exit(1);
+	}
+	n = fscanf(f, "%ld", &delay_ms);
+	fclose(f);
+	if (n != 1 || delay_ms <= 0) {
+		fail("%s does not hold a positive decimal number", path);
+		report(name, -1);
+		exit(1);
+	}
+	note("delay=%ld ms", delay_ms);
+}
+
+static void want_args(int argc, int min, int max)
+{
+	if (argc - 2 < min || argc - 2 > max)
+		usage("wrong number of arguments");
+}
+
+static int cmd_poll(void) { return cmd_wait("poll", W_POLL); }
+static int cmd_select(void) { return cmd_wait("select", W_SELECT); }
+static int cmd_epoll(void) { return cmd_wait("epoll", W_EPOLL); }
+static int cmd_epoll_et(void) { return cmd_wait("epoll-et", W_EPOLL_ET); }
+
+/* The subcommands without arguments. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} simple[] = {
+	{ "nonblock", cmd_nonblock }, { "signal", cmd_signal },
+	{ "efault", cmd_efault },     { "poll", cmd_poll },
+	{ "select", cmd_select },     { "epoll", cmd_epoll },
+	{ "epoll-et", cmd_epoll_et },
+};
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		usage(NULL);
+	cmd = argv[1];
+	current = cmd;
+	if (getenv("SIMRUPT_DEV"))
+		dev_path = getenv("SIMRUPT_DEV");
+
+	if (!strcmp(cmd, "failnth")) {
+		want_args(argc, 2, 3);
+		return cmd_failnth(parse_long(argv[2], 1, 1000000000, "N"),
+				   argv[3], argc > 4 ? argv[4] : "");
+	}
+	if (!strcmp(cmd, "sequence") || !strcmp(cmd, "rate")) {
+		want_args(argc, 1, 1);
+		double seconds = parse_seconds(argv[2]);
+
+		load_delay(cmd);
+		return cmd_sequence(seconds, !strcmp(cmd, "sequence"));
+	}
+	if (!strcmp(cmd, "readers")) {
+		want_args(argc, 2, 2);
+		long count = parse_long(argv[2], 1, MAX_READERS, "nreaders");
+		double seconds = parse_seconds(argv[3]);
+
+		load_delay(cmd);
+		if (seconds * 1000 / delay_ms >= 90)
+			usage("readers: seconds*1000/delay must be < 90, so that "
+			      "each value appears at most once");
+		return cmd_readers((int)count, seconds);
+	}
+	if (!strcmp(cmd, "openclose")) {
+		want_args(argc, 1, 1);
+		long count = parse_long(argv[2], 1, 100000000, "count");
+
+		load_delay(cmd);
+		return cmd_openclose(count);
+	}
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		if (strcmp(cmd, simple[i].name))
+			continue;
+		want_args(argc, 0, 0);
+		load_delay(cmd);
+		return simple[i].run();
+	}
+	usage("unknown subcommand");
+	return 2;
+}
