@@ -240,25 +240,44 @@ impl<T: Copy, const N: usize> FastBuf<T, N> {
     ///
     /// # Safety
     ///
-    /// No two `Producer`s of the same ring may be in use at the same time: the
-    /// end of the use of one must happen before the first use of the next
-    /// (program order on one CPU, a lock, or a guarantee such as "this timer
-    /// callback never runs concurrently with itself" all provide this).
+    /// No two `Producer`s of the same ring may exist at the same time: the
+    /// drop of one must happen before the creation of the next (program order
+    /// on one CPU, a lock, or a guarantee such as "this timer callback never
+    /// runs concurrently with itself" all provide this).
     #[inline]
     pub(crate) unsafe fn producer(&self) -> Producer<'_, T, N> {
-        Producer { ring: self }
+        // SAFETY: Only the producer accesses `cached_tail`, and the caller
+        // guarantees that no other producer exists.
+        let cached_tail = unsafe { *self.prod.cached_tail.get() };
+        // INVARIANT: The caller guarantees that this is the only producer.
+        Producer {
+            ring: self,
+            // Only producers store `head`, and the previous one is gone, so
+            // `Relaxed` reads the latest value.
+            head: self.prod.head.load(Ordering::Relaxed),
+            cached_tail,
+        }
     }
 
     /// Returns a handle for the consuming side.
     ///
     /// # Safety
     ///
-    /// No two `Consumer`s of the same ring may be in use at the same time: the
-    /// end of the use of one must happen before the first use of the next
-    /// (for example because every consumer holds the same mutex).
+    /// No two `Consumer`s of the same ring may exist at the same time: the
+    /// drop of one must happen before the creation of the next (for example
+    /// because every consumer is created and dropped under the same mutex).
     #[inline]
     pub(crate) unsafe fn consumer(&self) -> Consumer<'_, T, N> {
-        Consumer { ring: self }
+        // SAFETY: Only the consumer accesses `cached_head`, and the caller
+        // guarantees that no other consumer exists.
+        let cached_head = unsafe { *self.cons.cached_head.get() };
+        // INVARIANT: The caller guarantees that this is the only consumer.
+        Consumer {
+            ring: self,
+            // Only consumers store `tail`, and the previous one is gone.
+            tail: self.cons.tail.load(Ordering::Relaxed),
+            cached_head,
+        }
     }
 
     /// Returns a raw pointer to the slot of `position`.
@@ -281,9 +300,6 @@ impl<T: Copy, const N: usize> FastBuf<T, N> {
     )
 )]
 impl<T: Copy, const N: usize> FastBuf<T, N> {
-    /// An empty slot, used to build the storage array without `unsafe`.
-    const EMPTY_SLOT: UnsafeCell<MaybeUninit<T>> = UnsafeCell::new(MaybeUninit::uninit());
-
     /// Creates an empty ring by value.
     ///
     /// The ring is as large as its storage, so for big rings prefer
@@ -295,7 +311,12 @@ impl<T: Copy, const N: usize> FastBuf<T, N> {
         Self {
             prod: ProducerLine::new(),
             cons: ConsumerLine::new(),
-            slots: [Self::EMPTY_SLOT; N],
+            // SAFETY: Every slot is a `MaybeUninit<T>`, which is valid with any
+            // content, initialised or not; wrapping it in `UnsafeCell` and
+            // putting it in an array adds no requirement. So an uninitialised
+            // array of slots is a valid value, and no slot is read before the
+            // producer has written it.
+            slots: unsafe { MaybeUninit::uninit().assume_init() },
         }
     }
 
@@ -340,8 +361,12 @@ impl<T: Copy, const N: usize> FastBuf<T, N> {
 pub(crate) struct Producer<'a, T: Copy, const N: usize> {
     /// The ring this handle produces into.
     ///
-    /// INVARIANT: no other `Producer` of `ring` is in use while this one is.
+    /// INVARIANT: no other `Producer` of `ring` exists while this one does.
     ring: &'a FastBuf<T, N>,
+    /// Working copy of `ring.prod.head`, which only this handle stores.
+    head: usize,
+    /// Working copy of `ring.prod.cached_tail`, written through on refresh.
+    cached_tail: usize,
 }
 
 impl<T: Copy, const N: usize> Producer<'_, T, N> {
@@ -353,27 +378,23 @@ impl<T: Copy, const N: usize> Producer<'_, T, N> {
     #[inline]
     pub(crate) fn push(&mut self, value: T) -> Result<(), T> {
         let ring = self.ring;
-        // Only this producer stores `head`, so `Relaxed` reads our own last
-        // store; there is nothing to synchronise with.
-        let head = ring.prod.head.load(Ordering::Relaxed);
-        let cached_tail = ring.prod.cached_tail.get();
-        // SAFETY: `cached_tail` is only ever accessed by the producer, and by
-        // the type invariant this is the only producer in use.
-        let mut tail = unsafe { *cached_tail };
-        if head.wrapping_sub(tail) == N {
+        let head = self.head;
+        if head.wrapping_sub(self.cached_tail) == N {
             // Full according to our cache: look at the real `tail`. `Acquire`
             // pairs with the consumer's `Release` store of `tail` in `pop` and
             // `clear`, so the consumer has finished reading every slot below
             // `tail` before we overwrite one of them.
-            tail = ring.cons.tail.load(Ordering::Acquire);
-            // SAFETY: As above, only this producer accesses `cached_tail`.
-            unsafe { *cached_tail = tail };
+            let tail = ring.cons.tail.load(Ordering::Acquire);
+            self.cached_tail = tail;
+            // SAFETY: Only the producer accesses `cached_tail`, and by the type
+            // invariant this is the only producer.
+            unsafe { *ring.prod.cached_tail.get() = tail };
             if head.wrapping_sub(tail) == N {
                 return Err(value);
             }
         }
         debug_assert!(
-            head.wrapping_sub(tail) < N,
+            head.wrapping_sub(self.cached_tail) < N,
             "FastBuf: more than N items queued"
         );
         // SAFETY: `head - tail < N`, so position `head` is outside
@@ -385,9 +406,8 @@ impl<T: Copy, const N: usize> Producer<'_, T, N> {
         // `head`, and pairs with the consumer's `Acquire` load of `head`.
         // INVARIANT: the slot of `head` is now initialised, so `tail..head + 1`
         // holds items, and `head + 1 - tail <= N`.
-        ring.prod
-            .head
-            .store(head.wrapping_add(1), Ordering::Release);
+        self.head = head.wrapping_add(1);
+        ring.prod.head.store(self.head, Ordering::Release);
         Ok(())
     }
 }
@@ -399,8 +419,12 @@ impl<T: Copy, const N: usize> Producer<'_, T, N> {
 pub(crate) struct Consumer<'a, T: Copy, const N: usize> {
     /// The ring this handle consumes from.
     ///
-    /// INVARIANT: no other `Consumer` of `ring` is in use while this one is.
+    /// INVARIANT: no other `Consumer` of `ring` exists while this one does.
     ring: &'a FastBuf<T, N>,
+    /// Working copy of `ring.cons.tail`, which only this handle stores.
+    tail: usize,
+    /// Working copy of `ring.cons.cached_head`, written through on refresh.
+    cached_head: usize,
 }
 
 impl<T: Copy, const N: usize> Consumer<'_, T, N> {
@@ -410,25 +434,22 @@ impl<T: Copy, const N: usize> Consumer<'_, T, N> {
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         let ring = self.ring;
-        // Only this consumer stores `tail`, so `Relaxed` is enough.
-        let tail = ring.cons.tail.load(Ordering::Relaxed);
-        let cached_head = ring.cons.cached_head.get();
-        // SAFETY: `cached_head` is only ever accessed by the consumer, and by
-        // the type invariant this is the only consumer in use.
-        let mut head = unsafe { *cached_head };
-        if head == tail {
+        let tail = self.tail;
+        if self.cached_head == tail {
             // Empty according to our cache: look at the real `head`. `Acquire`
             // pairs with the producer's `Release` store in `push`, so the item
             // written before that store is visible to the read below.
-            head = ring.prod.head.load(Ordering::Acquire);
-            // SAFETY: As above, only this consumer accesses `cached_head`.
-            unsafe { *cached_head = head };
+            let head = ring.prod.head.load(Ordering::Acquire);
             if head == tail {
                 return None;
             }
+            self.cached_head = head;
+            // SAFETY: Only the consumer accesses `cached_head`, and by the type
+            // invariant this is the only consumer.
+            unsafe { *ring.cons.cached_head.get() = head };
         }
         debug_assert!(
-            head.wrapping_sub(tail) <= N,
+            self.cached_head.wrapping_sub(tail) <= N,
             "FastBuf: more than N items queued"
         );
         // SAFETY: `tail != head` and `head - tail <= N`, so position `tail` is
@@ -440,9 +461,8 @@ impl<T: Copy, const N: usize> Consumer<'_, T, N> {
         // Publish: `Release` orders the slot read above before the new
         // `tail`, so the producer cannot overwrite the slot while we read it.
         // INVARIANT: the slot of `tail` goes back to the producer.
-        ring.cons
-            .tail
-            .store(tail.wrapping_add(1), Ordering::Release);
+        self.tail = tail.wrapping_add(1);
+        ring.cons.tail.store(self.tail, Ordering::Release);
         Some(value)
     }
 
@@ -459,7 +479,7 @@ impl<T: Copy, const N: usize> Consumer<'_, T, N> {
     /// once the producer has stopped.
     pub(crate) fn clear(&mut self) -> usize {
         let ring = self.ring;
-        let tail = ring.cons.tail.load(Ordering::Relaxed);
+        let tail = self.tail;
         // `Acquire`, like every consumer load of `head`. No slot is read here,
         // so nothing depends on it for correctness today, but it keeps the
         // rule "the consumer observes `head` with `Acquire`" without
@@ -467,13 +487,16 @@ impl<T: Copy, const N: usize> Consumer<'_, T, N> {
         let head = ring.prod.head.load(Ordering::Acquire);
         let discarded = head.wrapping_sub(tail);
         debug_assert!(discarded <= N, "FastBuf: more than N items queued");
-        // SAFETY: Only this consumer accesses `cached_head`.
+        self.cached_head = head;
+        // SAFETY: Only the consumer accesses `cached_head`, and by the type
+        // invariant this is the only consumer.
         unsafe { *ring.cons.cached_head.get() = head };
         // Publish: `Release` orders our earlier slot reads (from `pop`) before
         // the producer may reuse those slots.
         // INVARIANT: `tail == head` as observed, so `tail..head` is empty and
         // all slots up to `head` go back to the producer. `T: Copy`, so
         // nothing has to be dropped.
+        self.tail = head;
         ring.cons.tail.store(head, Ordering::Release);
         discarded
     }

@@ -250,6 +250,18 @@ fn next_simrupt_data(data: u8) -> u8 {
     ((data + 1) % 0x7f).max(0x20)
 }
 
+/// Passes `result` through, logging which step of loading failed, and why.
+///
+/// Whatever the step, the values built before it are dropped, and so freed,
+/// as `?` returns: `init` unwinds by construction.
+fn init_stage<T, E: Into<Error>>(stage: &str, result: core::result::Result<T, E>) -> Result<T> {
+    result.map_err(|e| {
+        let e = e.into();
+        pr_err!("init: {} failed: {:?}\n", stage, e);
+        e
+    })
+}
+
 fn elapsed_ns(start: Ktime) -> i64 {
     Ktime::ktime_get().to_ns() - start.to_ns()
 }
@@ -267,10 +279,10 @@ impl Simrupt {
             0 => BottomHalfKind::Tasklet,
             _ => BottomHalfKind::BhWorkqueue,
         };
-        let (rx_fifo, rx_in, rx_out) = Kfifo::alloc(RX_FIFO_SIZE)?;
-        let fast_buf = new_fast_buf()?;
-        let workqueue = OwnedQueue::new_unbound(c_str!("simruptd"))?;
-        Arc::pin_init(
+        let (rx_fifo, rx_in, rx_out) = init_stage("rx_fifo", Kfifo::alloc(RX_FIFO_SIZE))?;
+        let fast_buf = init_stage("fast_buf", new_fast_buf())?;
+        let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c_str!("simruptd")))?;
+        let simrupt = Arc::pin_init(
             pin_init!(Self {
                 hrtimer <- HrTimer::new(),
                 timer <- TimerList::new(),
@@ -296,7 +308,8 @@ impl Simrupt {
                 stats: Stats::default(),
             }),
             GFP_KERNEL,
-        )
+        );
+        init_stage("device state", simrupt)
     }
 
     /// A new reference to `self`, for queueing work items (they hold one while queued).
@@ -612,7 +625,10 @@ struct SimruptModule {
 impl kernel::Module for SimruptModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let simrupt = Simrupt::new()?;
-        let chrdev = chrdev::Registration::new(c_str!("simrupt"), simrupt.clone(), module)?;
+        let chrdev = init_stage(
+            "/dev/simrupt",
+            chrdev::Registration::new(c_str!("simrupt"), simrupt.clone(), module),
+        )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
         Ok(Self {
             _chrdev: chrdev,

@@ -64,7 +64,11 @@ fn check<const N: usize>(start: usize, ops: &[Op]) -> Result<(), TestCaseError> 
 
 /// Start positions: zero, a random one, and just before the counters wrap.
 fn start() -> impl Strategy<Value = usize> {
-    prop_oneof![Just(0), any::<usize>(), (0..64usize).prop_map(|d| usize::MAX - d)]
+    prop_oneof![
+        Just(0),
+        any::<usize>(),
+        (0..64usize).prop_map(|d| usize::MAX - d)
+    ]
 }
 
 proptest! {

@@ -49,13 +49,14 @@ fn push_on_full_gives_the_value_back() {
 #[test]
 fn fifo_order_and_len() {
     let mut ring = FastBuf::<u16, 8>::new();
-    let (mut prod, mut cons) = ring.split();
-    for i in 0..5 {
-        prod.push(i).unwrap();
+    {
+        let (mut prod, mut cons) = ring.split();
+        for i in 0..5 {
+            prod.push(i).unwrap();
+        }
+        assert_eq!(cons.pop(), Some(0));
+        assert_eq!(cons.pop(), Some(1));
     }
-    assert_eq!(cons.pop(), Some(0));
-    assert_eq!(cons.pop(), Some(1));
-    drop((prod, cons));
     assert_eq!(ring.len(), 3);
     assert!(!ring.is_empty());
 }
@@ -88,22 +89,28 @@ fn positions_wrap_at_usize_max() {
     // Start just before the counters overflow and cross the boundary.
     let mut ring = FastBuf::<u32, 4>::starting_at(usize::MAX - 5);
     assert!(ring.is_empty());
-    let (mut prod, mut cons) = ring.split();
-    let mut next_out = 0;
-    for i in 0..40 {
-        prod.push(i).unwrap();
-        if i % 3 == 2 {
-            while let Some(v) = cons.pop() {
-                assert_eq!(v, next_out);
-                next_out += 1;
+    {
+        let (mut prod, mut cons) = ring.split();
+        let mut next_out = 0;
+        for i in 0..40 {
+            prod.push(i).unwrap();
+            if i % 3 == 2 {
+                while let Some(v) = cons.pop() {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                }
             }
         }
+        while let Some(v) = cons.pop() {
+            assert_eq!(v, next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_out, 40);
+        for i in 0..4 {
+            prod.push(100 + i).unwrap();
+        }
+        assert_eq!(prod.push(200), Err(200));
     }
-    for i in 0..4 {
-        let _ = prod.push(100 + i);
-    }
-    assert_eq!(prod.push(200), Err(200));
-    drop((prod, cons));
     assert_eq!(ring.len(), 4);
     let (_, mut cons) = ring.split();
     assert_eq!(cons.clear(), 4);
@@ -239,6 +246,10 @@ fn handles_are_send_but_not_clone() {
             true
         }
     }
-    assert!(!Probe::<crate::fastbuf::Producer<'static, u64, 8>>(core::marker::PhantomData).is_clone());
-    assert!(!Probe::<crate::fastbuf::Consumer<'static, u64, 8>>(core::marker::PhantomData).is_clone());
+    assert!(
+        !Probe::<crate::fastbuf::Producer<'static, u64, 8>>(core::marker::PhantomData).is_clone()
+    );
+    assert!(
+        !Probe::<crate::fastbuf::Consumer<'static, u64, 8>>(core::marker::PhantomData).is_clone()
+    );
 }

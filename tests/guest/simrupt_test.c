@@ -550,7 +550,7 @@ static int check_nonblock_empty(void)
 	unsigned char buf[4096];
 	long total = 0;
 	ssize_t r;
-	int fd = open_dev(O_RDONLY | O_NONBLOCK);
+	int e, fd = open_dev(O_RDONLY | O_NONBLOCK);
 
 	if (fd < 0)
 		return -1;
@@ -560,10 +560,12 @@ static int check_nonblock_empty(void)
 			break;
 		total += r;
 	}
+	e = errno;
 	xclose(fd);
 	note("drained %ld stale byte(s)", total);
 	if (r > 0)
 		return fail("device still not empty after %ld bytes", total);
+	errno = e;
 	return expect_eagain(r, "non-blocking read");
 }
 
@@ -574,7 +576,7 @@ static int check_nonblock_data(void)
 	struct seq s;
 	double end = now_ms() + watchdog_ms();
 	ssize_t r;
-	int fd = open_dev(O_RDONLY);
+	int e, fd = open_dev(O_RDONLY);
 
 	if (fd < 0)
 		return -1;
@@ -586,10 +588,12 @@ static int check_nonblock_data(void)
 	do {
 		sleep_ms(delay_ms);
 		r = xread(fd, buf, sizeof(buf), "non-blocking read");
-	} while (r == -1 && errno == EAGAIN && now_ms() < end);
+		e = errno;
+	} while (r == -1 && e == EAGAIN && now_ms() < end);
 	xclose(fd);
+	errno = e;
 	if (r <= 0)
-		return r == -1 && errno == EAGAIN ?
+		return r == -1 && e == EAGAIN ?
 			fail("no data within %ld ms", watchdog_ms()) :
 			expect_eagain(r, "non-blocking read");
 	seq_after(&s, last);
@@ -851,7 +855,11 @@ static int judge_partial(int fd, ssize_t r, int e, unsigned char got,
 	if (r == BOGUS)
 		return -1;
 	if (r == -1 && e == EFAULT) {
-		note("half-valid buffer: -1/EFAULT (byte in the valid part: 0x%02x)", got);
+		if (got)
+			note("half-valid buffer: -1/EFAULT, 0x%02x written to its valid byte",
+			     got);
+		else
+			note("half-valid buffer: -1/EFAULT, its valid byte untouched");
 		if (expect_continues(fd, last, "EFAULT on a half-valid buffer") == 0)
 			return 0;
 		if (got == next_byte(last)) {

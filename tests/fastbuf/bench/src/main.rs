@@ -37,6 +37,19 @@ const RUNS: usize = 7;
 /// Target duration of one run.
 const TARGET: Duration = Duration::from_millis(300);
 
+/// Waits for the other thread: spins, then yields the CPU in case the other
+/// thread is not running (the machine may be busy with other work).
+#[inline]
+fn backoff(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 1024 {
+        spin_loop();
+    } else {
+        *spins = 0;
+        thread::yield_now();
+    }
+}
+
 /// Sum of the item values `0..count` as `u8`, to check what arrived.
 fn expected_sum(count: u64) -> u64 {
     let full = count / 256;
@@ -55,25 +68,30 @@ fn single(
         s.spawn(|| {
             start.wait();
             for i in 0..count {
+                let mut spins = 0;
                 while !push(i as u8) {
-                    spin_loop();
+                    backoff(&mut spins);
                 }
             }
         });
         start.wait();
         let t0 = Instant::now();
-        let (mut got, mut sum) = (0u64, 0u64);
+        let (mut got, mut sum, mut spins) = (0u64, 0u64, 0);
         while got < count {
             match pop() {
                 Some(v) => {
                     sum += u64::from(v);
                     got += 1;
                 }
-                None => spin_loop(),
+                None => backoff(&mut spins),
             }
         }
         let dt = t0.elapsed();
-        assert_eq!(black_box(sum), expected_sum(count), "items lost or duplicated");
+        assert_eq!(
+            black_box(sum),
+            expected_sum(count),
+            "items lost or duplicated"
+        );
         dt
     })
 }
@@ -96,11 +114,11 @@ fn batched(
                 for (k, slot) in batch.iter_mut().enumerate() {
                     *slot = (i + k as u64) as u8;
                 }
-                let mut done = 0;
+                let (mut done, mut spins) = (0, 0);
                 while done < BATCH {
                     let n = push(&batch[done..]);
                     if n == 0 {
-                        spin_loop();
+                        backoff(&mut spins);
                     }
                     done += n;
                 }
@@ -110,17 +128,21 @@ fn batched(
         start.wait();
         let t0 = Instant::now();
         let mut buf = [0u8; BATCH];
-        let (mut got, mut sum) = (0u64, 0u64);
+        let (mut got, mut sum, mut spins) = (0u64, 0u64, 0);
         while got < count {
             let n = pop(&mut buf);
             if n == 0 {
-                spin_loop();
+                backoff(&mut spins);
             }
             sum += buf[..n].iter().map(|&v| u64::from(v)).sum::<u64>();
             got += n as u64;
         }
         let dt = t0.elapsed();
-        assert_eq!(black_box(sum), expected_sum(count), "items lost or duplicated");
+        assert_eq!(
+            black_box(sum),
+            expected_sum(count),
+            "items lost or duplicated"
+        );
         dt
     })
 }
@@ -174,7 +196,7 @@ enum Queue {
     FastBuf,
     Rtrb,
     Ringbuf,
-    ArrayQueue,
+    Crossbeam,
 }
 
 impl Queue {
@@ -183,7 +205,7 @@ impl Queue {
             Queue::FastBuf => "fast_buf",
             Queue::Rtrb => "rtrb",
             Queue::Ringbuf => "ringbuf",
-            Queue::ArrayQueue => "crossbeam ArrayQueue",
+            Queue::Crossbeam => "crossbeam",
         }
     }
 }
@@ -251,7 +273,7 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
                 Mode::BatchSlice => batched(count, |s| p.push_slice(s), |o| c.pop_slice(o)),
             }
         }
-        Queue::ArrayQueue => {
+        Queue::Crossbeam => {
             let q = crossbeam_queue::ArrayQueue::<u8>::new(CAP);
             let q = &q;
             match mode {
@@ -286,16 +308,49 @@ fn mitems(rate: f64) -> String {
 }
 
 fn main() {
+    // Optional arguments pick modes and queues by name, e.g. `single rtrb`.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let modes = [Mode::Single, Mode::BatchLoop, Mode::BatchSlice];
+    let queues = [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::Crossbeam];
+    let mode_args: Vec<&String> = args.iter().filter(|a| modes.iter().any(|m| m.name() == a.as_str())).collect();
+    let queue_args: Vec<&String> = args.iter().filter(|a| queues.iter().any(|q| q.name() == a.as_str())).collect();
+    let wanted = |mode: Mode, queue: Queue| {
+        (mode_args.is_empty() || mode_args.iter().any(|a| a.as_str() == mode.name()))
+            && (queue_args.is_empty() || queue_args.iter().any(|a| a.as_str() == queue.name()))
+    };
     let cases = [
-        (Mode::Single, [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::ArrayQueue].as_slice()),
-        (Mode::BatchLoop, [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::ArrayQueue].as_slice()),
+        (
+            Mode::Single,
+            [
+                Queue::FastBuf,
+                Queue::Rtrb,
+                Queue::Ringbuf,
+                Queue::Crossbeam,
+            ]
+            .as_slice(),
+        ),
+        (
+            Mode::BatchLoop,
+            [
+                Queue::FastBuf,
+                Queue::Rtrb,
+                Queue::Ringbuf,
+                Queue::Crossbeam,
+            ]
+            .as_slice(),
+        ),
         (Mode::BatchSlice, [Queue::Rtrb, Queue::Ringbuf].as_slice()),
     ];
-    println!("| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s | median / fast_buf |");
+    println!(
+        "| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s | median / fast_buf |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     let mut fast_median = f64::NAN;
     for (mode, queues) in cases {
         for &queue in queues {
+            if !wanted(mode, queue) {
+                continue;
+            }
             let rates = measure(queue, mode);
             let median = rates[RUNS / 2];
             if queue == Queue::FastBuf {

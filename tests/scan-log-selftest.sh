@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Host-side self-test of tests/scan-log.sh: a clean log passes, and each kind of
+# kernel report, as the kernel prints it, is caught in its own category.
+# (tests/guest/scanner.sh proves the same inside a booted kernel.)
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+expect() { # name category log-line
+  printf '[    1.000000] ordinary line\n%s\n' "$3" > "$tmp/log"
+  if out=$("$here/scan-log.sh" "$tmp/log"); then
+    echo "FAIL scanner-$1: not caught: $3"; failed=1
+  elif ! grep -q "^$2: " <<< "$out"; then
+    echo "FAIL scanner-$1: caught, but not as '$2': $out"; failed=1
+  else
+    echo "ok scanner-$1"
+  fi
+}
+
+cat > "$tmp/clean" <<'LOG'
+[    0.376748] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
+[    1.977537] simrupt: loading out-of-tree module taints kernel.
+[    3.645023] simrupt: [CPU#0] timer_handler in_irq: 29154 ns
+[    4.106446] simrupt: unloading: produced 20 delivered 20 dropped 0 overwritten 0 queued 0
+LOG
+if out=$("$here/scan-log.sh" "$tmp/clean"); then echo "ok scanner-clean-log"; else echo "FAIL scanner-clean-log: false positive: $out"; failed=1; fi
+
+expect warn warning '[    2.1] WARNING: CPU: 1 PID: 71 at simrupt.rs:10 init+0x1/0x2 [simrupt]'
+expect bug bug '[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000000'
+expect oops oops '[    2.1] Oops: general protection fault, probably for non-canonical address 0xdead'
+expect lockdep lockdep '[    2.1] WARNING: possible circular locking dependency detected'
+expect atomic-sleep atomic-sleep '[    2.1] BUG: sleeping function called from invalid context at kernel/time/sleep_timeout.c:1'
+expect kmemleak leak 'unreferenced object 0xffff888003a1c000 (size 256):'
+expect kmemleak-summary leak '[   12.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)'
+expect debugobjects debugobjects '[    2.1] ODEBUG: free active (active state 0) object: ffff88800 object type: timer_list hint: 0x0'
+expect list-corruption list-corruption '[    2.1] list_add corruption. prev->next should be next (ffff), but was 0000.'
+expect hung-task lockup '[   99.0] INFO: task cat:80 blocked for more than 60 seconds.'
+expect context-check context-check '[    2.1] simrupt: context check failed: the bottom half must run in softirq context'
+exit "$failed"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Scan a guest console log for signs of kernel trouble.
+#
+#   tests/scan-log.sh LOG
+#
+# Prints one line per finding, "<category>: <log line>", and exits 1 if there
+# is any, 0 if the log is clean. Categories: warning, bug, oops, lockdep,
+# atomic-sleep, leak, debugobjects, list-corruption, lockup, context-check.
+set -euo pipefail
+log=${1:?usage: scan-log.sh LOG}
+
+# category<TAB>extended regex; a line may match several categories.
+patterns=$(cat <<'PAT'
+context-check	simrupt: context check failed
+atomic-sleep	sleeping function called from invalid context|scheduling while atomic
+lockdep	possible circular locking dependency|possible recursive locking|inconsistent lock state|possible irq lock inversion|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lock held when returning to user space|BUG: held lock freed|INFO: trying to register non-static key|bad unlock balance
+leak	unreferenced object 0x|suspected memory leak
+debugobjects	ODEBUG:
+list-corruption	list_(add|del) corruption
+lockup	soft lockup|hard LOCKUP|rcu.*detected stalls|blocked for more than [0-9]+ seconds
+oops	Oops|general protection fault|Kernel panic|kernel BUG at|Unable to handle kernel
+bug	BUG:
+warning	WARNING:|Call Trace:
+PAT
+)
+
+found=0
+while IFS=$'\t' read -r category regex; do
+  while IFS= read -r line; do
+    printf '%s: %s\n' "$category" "$line"
+    found=1
+  done < <(grep -E -- "$regex" "$log" | sort -u | head -n 20 || true)
+done <<< "$patterns"
+exit "$found"
