@@ -77,19 +77,39 @@
 //!   before it overwrites that slot, so it can never clobber an item that the
 //!   consumer is still copying out.
 //!
-//! Each side reads its own index with `Relaxed`: nobody else writes it, so
+//! Each side reads its own index with `Relaxed`: nobody else stores it, so
 //! there is nothing to synchronise with.
 //!
-//! To keep the two CPUs from fighting over one cache line, `head` and the
-//! producer's cached `tail` share one 64-byte line, and `tail` and the
-//! consumer's cached `head` share another. Each side refreshes its cached
-//! copy of the other side's index only when the cache says "full" or
-//! "empty", so in the common case an operation touches no cache line that
-//! the other CPU is writing, apart from the slot itself.
+//! # Cache lines and cached indices
 //!
-//! The caches live in the ring, not in the [`Producer`] and [`Consumer`]
-//! handles, because the kernel module creates a short-lived handle on every
-//! call; a cache inside the handle would be thrown away each time.
+//! ```text
+//!   | head, cached_tail | tail, cached_head | slot 0 | slot 1 | ... | slot N-1 |
+//!    \_ producer's part  \_ consumer's part  \_ storage
+//!       (128 bytes)         (128 bytes)
+//! ```
+//!
+//! A CPU that writes a cache line takes it away from every other CPU. So that
+//! the producer and the consumer do not steal each other's line on every
+//! operation, each side's index sits on its own line, next to that side's
+//! cached copy of the *other* side's index. Lines are 64 bytes, but each part
+//! is aligned to 128: x86 CPUs prefetch the neighbouring line of a 128-byte
+//! pair along with the one they need, which would drag the other side's line
+//! along too (the benchmark in `tests/fastbuf/bench` measured the difference).
+//! The producer checks for "full" against its `cached_tail` and reads the real
+//! `tail` (the consumer's line) only when the cache says full; the consumer
+//! likewise reads the real `head` only when its `cached_head` says empty. In
+//! the common case an operation touches no line that the other side writes,
+//! apart from the slot itself.
+//!
+//! The cached indices live in the ring, because the kernel module creates a
+//! short-lived [`Producer`] or [`Consumer`] on every call, and a cache kept
+//! only in the handle would be lost each time. A handle loads its side's
+//! index and cache when it is created and works on those copies, which the
+//! compiler can keep in registers when one handle is used in a loop. It
+//! writes the cache back to the ring whenever it refreshes it, and publishes
+//! its index with every operation. This is why at most one `Producer` and one
+//! `Consumer` may exist at a time: a second one would start from a copy that
+//! the first one makes stale.
 //!
 //! [`Documentation/core-api/circular-buffers.rst`]: srctree/Documentation/core-api/circular-buffers.rst
 
@@ -98,8 +118,8 @@ use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// The producer's cache line: `head` and the producer's copy of `tail`.
-#[repr(align(64))]
+/// The producer's part: `head` and its copy of `tail`, alone in 128 bytes.
+#[repr(align(128))]
 struct ProducerLine {
     /// Position of the next item to be written. Stored only by the producer.
     head: AtomicUsize,
@@ -107,8 +127,8 @@ struct ProducerLine {
     cached_tail: UnsafeCell<usize>,
 }
 
-/// The consumer's cache line: `tail` and the consumer's copy of `head`.
-#[repr(align(64))]
+/// The consumer's part: `tail` and its copy of `head`, alone in 128 bytes.
+#[repr(align(128))]
 struct ConsumerLine {
     /// Position of the next item to be read. Stored only by the consumer.
     tail: AtomicUsize,
@@ -117,6 +137,7 @@ struct ConsumerLine {
 }
 
 impl ProducerLine {
+    /// The producer's line of an empty ring.
     const fn new() -> Self {
         Self {
             head: AtomicUsize::new(0),
@@ -126,6 +147,7 @@ impl ProducerLine {
 }
 
 impl ConsumerLine {
+    /// The consumer's line of an empty ring.
     const fn new() -> Self {
         Self {
             tail: AtomicUsize::new(0),
@@ -150,6 +172,9 @@ impl ConsumerLine {
 /// See the module documentation: `0 <= head - tail <= N` (wrapping), only the
 /// producer stores `head` and `cached_tail`, only the consumer stores `tail`
 /// and `cached_head`, and the slots of positions `tail..head` are initialised.
+// `repr(C)` keeps the fields in the order written, as in the diagram in the
+// module documentation.
+#[repr(C)]
 pub(crate) struct FastBuf<T: Copy, const N: usize> {
     /// The producer's side, on its own cache line.
     prod: ProducerLine,
@@ -363,9 +388,14 @@ pub(crate) struct Producer<'a, T: Copy, const N: usize> {
     ///
     /// INVARIANT: no other `Producer` of `ring` exists while this one does.
     ring: &'a FastBuf<T, N>,
-    /// Working copy of `ring.prod.head`, which only this handle stores.
+    /// Working copy of `head`.
+    ///
+    /// INVARIANT: equal to `ring.prod.head` outside of [`Producer::push`].
     head: usize,
-    /// Working copy of `ring.prod.cached_tail`, written through on refresh.
+    /// Working copy of the ring's `cached_tail`.
+    ///
+    /// INVARIANT: equal to `ring.prod.cached_tail` outside of
+    /// [`Producer::push`], so never ahead of the real `tail`.
     cached_tail: usize,
 }
 
@@ -397,10 +427,12 @@ impl<T: Copy, const N: usize> Producer<'_, T, N> {
             head.wrapping_sub(self.cached_tail) < N,
             "FastBuf: more than N items queued"
         );
-        // SAFETY: `head - tail < N`, so position `head` is outside
-        // `tail..head`: its slot belongs to the producer and the consumer does
-        // not read it until we publish the new `head` below. The pointer comes
-        // from an `UnsafeCell` in the ring and is valid and aligned.
+        // SAFETY: `head - cached_tail < N`, and the real `tail` can only be
+        // at or past `cached_tail`, so fewer than `N` items are queued and
+        // position `head` is not in `tail..head`: its slot belongs to the
+        // producer, and the consumer does not read it before we publish the
+        // new `head` below. The pointer comes from an `UnsafeCell` in the
+        // ring and is valid and aligned.
         unsafe { ring.slot(head).write(MaybeUninit::new(value)) };
         // Publish: `Release` orders the slot write above before the new
         // `head`, and pairs with the consumer's `Acquire` load of `head`.
@@ -421,9 +453,14 @@ pub(crate) struct Consumer<'a, T: Copy, const N: usize> {
     ///
     /// INVARIANT: no other `Consumer` of `ring` exists while this one does.
     ring: &'a FastBuf<T, N>,
-    /// Working copy of `ring.cons.tail`, which only this handle stores.
+    /// Working copy of `tail`.
+    ///
+    /// INVARIANT: equal to `ring.cons.tail` outside of this handle's methods.
     tail: usize,
-    /// Working copy of `ring.cons.cached_head`, written through on refresh.
+    /// Working copy of the ring's `cached_head`.
+    ///
+    /// INVARIANT: equal to `ring.cons.cached_head` outside of this handle's
+    /// methods, so never ahead of the real `head`.
     cached_head: usize,
 }
 
@@ -449,14 +486,17 @@ impl<T: Copy, const N: usize> Consumer<'_, T, N> {
             unsafe { *ring.cons.cached_head.get() = head };
         }
         debug_assert!(
-            self.cached_head.wrapping_sub(tail) <= N,
-            "FastBuf: more than N items queued"
+            (1..=N).contains(&self.cached_head.wrapping_sub(tail)),
+            "FastBuf: no item, or more than N items queued"
         );
-        // SAFETY: `tail != head` and `head - tail <= N`, so position `tail` is
-        // in `tail..head`: its slot holds an initialised item (published by
-        // the producer and made visible by the `Acquire` load that produced
-        // this value of `head`, now or in an earlier call) and belongs to the
-        // consumer until we publish the new `tail` below.
+        // SAFETY: `tail != cached_head` and `cached_head - tail <= N`, so
+        // position `tail` is in `tail..cached_head`, a part of `tail..head`:
+        // its slot holds an initialised item and belongs to the consumer until
+        // we publish the new `tail` below. The item's write happens before
+        // this read: the producer published it with `Release` before the
+        // `Acquire` load that returned `cached_head`, done now, or earlier by
+        // this handle or by a consumer whose drop happens before our creation
+        // (the contract of `FastBuf::consumer`).
         let value = unsafe { ring.slot(tail).read().assume_init() };
         // Publish: `Release` orders the slot read above before the new
         // `tail`, so the producer cannot overwrite the slot while we read it.

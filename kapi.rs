@@ -22,6 +22,7 @@
 
 pub(crate) mod chrdev;
 pub(crate) mod context;
+pub(crate) mod debugfs;
 pub(crate) mod hrtimer;
 pub(crate) mod kfifo;
 pub(crate) mod mutex;

@@ -42,6 +42,15 @@
 //! ([`kapi::context::check_context!`]) and, with the `trace` parameter on,
 //! logs the C original's trace lines, with real units (nanoseconds).
 //!
+//! # Measuring it
+//!
+//! `/sys/kernel/debug/simrupt/stats` counts events, losses, and which CPU ran
+//! each stage; `/sys/kernel/debug/simrupt/latency` shows log2 histograms of
+//! the time spent in the top half and between the stages, down to the moment
+//! `read()` copies each byte (its production time travels with it, through
+//! `fast_buf` and the `rx_times` fifo). See [`stats`]. With `period_us` and
+//! `burst` the pipeline can be pushed until something overflows.
+//!
 //! # Losing nothing silently
 //!
 //! A byte is either delivered to a reader, still queued, or counted as lost:
@@ -52,11 +61,11 @@
 // `pin_init!` of a struct with this many fields nests its macros deeply.
 #![recursion_limit = "256"]
 
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::{
     alloc::VBox,
     bindings, c_str,
-    error::code::EAGAIN,
+    error::code::{EAGAIN, EINVAL},
     new_mutex,
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex},
@@ -66,22 +75,26 @@ use kernel::{
 };
 
 mod fastbuf;
+mod histogram;
 mod kapi;
+mod stats;
 
 use fastbuf::FastBuf;
 use kapi::{
     chrdev::{self, CharDevice, DeviceSlot, File, PollTable, EPOLLIN, EPOLLRDNORM},
     context::{self, check_context, IrqDisabled},
+    debugfs,
     hrtimer::{HrTimer, HrTimerHandler, Restart},
     impl_embeds,
     kfifo::{Kfifo, KfifoIn, KfifoOut},
     mutex::InterruptibleMutex,
-    param::{module_param, BoolParam, ChoiceParam, U32Param},
+    param::{module_param, BoolParam, ChoiceParam, ParamValue, U32Param},
     tasklet::{Tasklet, TaskletHandler},
     timer_list::{TimerList, TimerListHandler},
     waitqueue::WaitQueue,
     wq::{self, OwnedQueue},
 };
+use stats::Stats;
 
 module! {
     type: SimruptModule,
@@ -103,7 +116,8 @@ module_param!(
 );
 
 /// Which timer plays the top half.
-static TIMER: ChoiceParam = ChoiceParam::new(&["hrtimer", "timer_list"], "expected hrtimer or timer_list");
+static TIMER: ChoiceParam =
+    ChoiceParam::new(&["hrtimer", "timer_list"], "expected hrtimer or timer_list");
 module_param!(
     TIMER,
     "timer",
@@ -112,7 +126,8 @@ module_param!(
 );
 
 /// Which mechanism plays the bottom half.
-static BOTTOM_HALF: ChoiceParam = ChoiceParam::new(&["tasklet", "bh_wq"], "expected tasklet or bh_wq");
+static BOTTOM_HALF: ChoiceParam =
+    ChoiceParam::new(&["tasklet", "bh_wq"], "expected tasklet or bh_wq");
 module_param!(
     BOTTOM_HALF,
     "bottom_half",
@@ -120,9 +135,49 @@ module_param!(
     "Bottom half: tasklet (default) or bh_wq (work on system_bh_wq, Linux 6.9+)"
 );
 
+/// A finer period for the hrtimer, in microseconds; 0 means "use `delay`".
+static PERIOD_US: PeriodUs = PeriodUs(U32Param::new_or_zero(0, 10, 1_000_000));
+module_param!(
+    PERIOD_US,
+    "period_us",
+    0o644,
+    "Period in microseconds, 10-1000000, overriding delay; 0 = use delay (default). hrtimer only"
+);
+
+/// `period_us` only means something for the hrtimer: refuse it with timer_list.
+struct PeriodUs(U32Param);
+
+impl ParamValue for PeriodUs {
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
+        if TIMER.index() != 0 && text.strip_suffix(b"\n").unwrap_or(text) != b"0" {
+            return Err("period_us needs timer=hrtimer (timer_list counts in jiffies)");
+        }
+        self.0.set(text)
+    }
+
+    fn get(&self, out: &mut kapi::param::Writer<'_>) {
+        ParamValue::get(&self.0, out);
+    }
+}
+
+/// Bytes produced per tick; at most what `fast_buf` holds, since the rest
+/// could only be dropped, after costing hard-IRQ time.
+static BURST: U32Param = U32Param::new(1, 1, FAST_BUF_SIZE as u32);
+module_param!(
+    BURST,
+    "burst",
+    0o644,
+    "Bytes produced per timer tick, 1-4096 (default 1)"
+);
+
 /// Whether each stage logs its trace lines.
 static TRACE: BoolParam = BoolParam::new(true);
-module_param!(TRACE, "trace", 0o644, "Log a trace line at each pipeline stage (default Y)");
+module_param!(
+    TRACE,
+    "trace",
+    0o644,
+    "Log a trace line at each pipeline stage (default Y)"
+);
 
 /// Logs a trace line if the `trace` parameter is on; with it off, no `printk` at all.
 macro_rules! trace {
@@ -133,10 +188,23 @@ macro_rules! trace {
     };
 }
 
-/// Capacity of `fast_buf` in bytes: one page, as in C.
+/// Capacity of `fast_buf`: one page's worth of bytes (4096), as in C.
 const FAST_BUF_SIZE: usize = bindings::PAGE_SIZE;
 /// Capacity of `rx_fifo` in bytes: one page, as in C.
 const RX_FIFO_SIZE: u32 = bindings::PAGE_SIZE as u32;
+
+/// The timer period now, in nanoseconds: `period_us` if set, else `delay`.
+fn period_ns() -> u64 {
+    match PERIOD_US.0.get() {
+        0 => u64::from(DELAY.get()) * 1_000_000,
+        us => u64::from(us) * 1_000,
+    }
+}
+
+/// `ktime_get()` in nanoseconds (monotonic, never negative).
+fn now_ns() -> u64 {
+    Ktime::ktime_get().to_ns() as u64
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum TimerKind {
@@ -153,19 +221,23 @@ enum BottomHalfKind {
 /// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
 struct FastBufConsumer(());
 
-/// Event counters; written lock-free, read for the loss warnings.
-#[derive(Default)]
-struct Stats {
-    /// Bytes made by the top half.
-    produced: AtomicU64,
-    /// Bytes lost because `fast_buf` was full (or still queued at close).
-    dropped_fast_buf: AtomicU64,
-    /// Of those, how many the work item has not reported in the log yet.
-    dropped_unreported: AtomicU64,
-    /// Oldest bytes of `rx_fifo` overwritten to make room.
-    overwritten_kfifo: AtomicU64,
-    /// Bytes copied to readers.
-    delivered: AtomicU64,
+/// One entry of `fast_buf`: a byte and when the top half made it.
+#[derive(Clone, Copy)]
+struct Sample {
+    data: u8,
+    produced_ns: u64,
+}
+
+/// The rights to write `rx_fifo` and `rx_times`, which move in lockstep.
+struct RxIn {
+    data: KfifoIn<u8>,
+    times: KfifoIn<u64>,
+}
+
+/// The rights to take from `rx_fifo` and `rx_times`, which move in lockstep.
+struct RxOut {
+    data: KfifoOut<u8>,
+    times: KfifoOut<u64>,
 }
 
 /// The simulated device and its whole pipeline.
@@ -197,20 +269,22 @@ struct Simrupt {
     /// The last byte produced (C: `simrupt_data`); only the top half writes it.
     simrupt_data: AtomicU8,
     /// Top half -> work item ring (C: `fast_buf`), in vmalloc memory as in C.
-    fast_buf: VBox<FastBuf<u8, FAST_BUF_SIZE>>,
+    fast_buf: VBox<FastBuf<Sample, FAST_BUF_SIZE>>,
     /// Serialises the consumers of `fast_buf` (C: `consumer_lock`).
     #[pin]
     consumer_lock: Mutex<FastBufConsumer>,
 
     /// Work item -> reader fifo (C: `rx_fifo`).
-    rx_fifo: Kfifo,
+    rx_fifo: Kfifo<u8>,
+    /// The production time of each byte in `rx_fifo`, in the same order.
+    rx_times: Kfifo<u64>,
     /// Serialises writers of `rx_fifo` (C: `producer_lock`).
     #[pin]
-    producer_lock: Mutex<KfifoIn>,
+    producer_lock: Mutex<RxIn>,
     /// Serialises takers of `rx_fifo`: a reader copying out, or the work item
     /// dropping the oldest byte when the fifo is full. Held only briefly.
     #[pin]
-    rx_out_lock: Mutex<KfifoOut>,
+    rx_out_lock: Mutex<RxOut>,
     /// Serialises readers, held across their sleep (C: `read_lock`).
     #[pin]
     read_lock: InterruptibleMutex,
@@ -235,8 +309,8 @@ impl_has_work! {
 }
 
 /// Allocates an empty `fast_buf` with vmalloc, building it in place.
-fn new_fast_buf() -> Result<VBox<FastBuf<u8, FAST_BUF_SIZE>>> {
-    let mut ring = VBox::<FastBuf<u8, FAST_BUF_SIZE>>::new_uninit(GFP_KERNEL)?;
+fn new_fast_buf() -> Result<VBox<FastBuf<Sample, FAST_BUF_SIZE>>> {
+    let mut ring = VBox::<FastBuf<Sample, FAST_BUF_SIZE>>::new_uninit(GFP_KERNEL)?;
     // SAFETY: `as_mut_ptr` is valid for writes and suitably aligned for the ring.
     unsafe { FastBuf::init_in_place(ring.as_mut_ptr()) };
     // SAFETY: `init_in_place` initialised the ring.
@@ -257,13 +331,9 @@ fn next_simrupt_data(data: u8) -> u8 {
 fn init_stage<T, E: Into<Error>>(stage: &str, result: core::result::Result<T, E>) -> Result<T> {
     result.map_err(|e| {
         let e = e.into();
-        pr_err!("init: {} failed: {:?}\n", stage, e);
+        pr_err!("init: {} failed: error {}\n", stage, e.to_errno());
         e
     })
-}
-
-fn elapsed_ns(start: Ktime) -> i64 {
-    Ktime::ktime_get().to_ns() - start.to_ns()
 }
 
 impl Simrupt {
@@ -279,7 +349,12 @@ impl Simrupt {
             0 => BottomHalfKind::Tasklet,
             _ => BottomHalfKind::BhWorkqueue,
         };
+        if timer_kind == TimerKind::TimerList && PERIOD_US.0.get() != 0 {
+            pr_err!("period_us needs timer=hrtimer\n");
+            return Err(EINVAL);
+        }
         let (rx_fifo, rx_in, rx_out) = init_stage("rx_fifo", Kfifo::alloc(RX_FIFO_SIZE))?;
+        let (rx_times, times_in, times_out) = init_stage("rx_times", Kfifo::alloc(RX_FIFO_SIZE))?;
         let fast_buf = init_stage("fast_buf", new_fast_buf())?;
         let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c_str!("simruptd")))?;
         let simrupt = Arc::pin_init(
@@ -297,15 +372,28 @@ impl Simrupt {
                 fast_buf,
                 consumer_lock <- new_mutex!(FastBufConsumer(()), "simrupt::consumer_lock"),
                 rx_fifo,
-                producer_lock <- new_mutex!(rx_in, "simrupt::producer_lock"),
-                rx_out_lock <- new_mutex!(rx_out, "simrupt::rx_out_lock"),
+                rx_times,
+                producer_lock <- new_mutex!(
+                    RxIn {
+                        data: rx_in,
+                        times: times_in
+                    },
+                    "simrupt::producer_lock"
+                ),
+                rx_out_lock <- new_mutex!(
+                    RxOut {
+                        data: rx_out,
+                        times: times_out
+                    },
+                    "simrupt::rx_out_lock"
+                ),
                 read_lock <- InterruptibleMutex::new(
                     c_str!("simrupt::read_lock"),
                     kapi::static_lock_class!()
                 ),
                 rx_wait <- WaitQueue::new(c_str!("simrupt::rx_wait"), kapi::static_lock_class!()),
                 open_count <- new_mutex!(0, "simrupt::open_count"),
-                stats: Stats::default(),
+                stats: Stats::new(),
             }),
             GFP_KERNEL,
         );
@@ -322,7 +410,7 @@ impl Simrupt {
 
     // --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
 
-    /// The top half: produce one byte and schedule the bottom half.
+    /// The top half: produce `burst` bytes and schedule the bottom half.
     ///
     /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
     fn timer_handler(&self) {
@@ -341,23 +429,36 @@ impl Simrupt {
                 "timer_handler (hrtimer) must run in hard-IRQ context"
             );
         }
-        let start = Ktime::ktime_get();
-        self.process_data(cpu);
-        trace!("[CPU#{}] timer_handler in_irq: {} ns\n", cpu, elapsed_ns(start));
+        self.stats.top_half_cpu.inc(cpu);
+        let start = now_ns();
+        self.process_data(cpu, start);
+        let spent = now_ns().saturating_sub(start);
+        self.stats.top_half_ns.record(spent);
+        trace!("[CPU#{}] timer_handler in_irq: {} ns\n", cpu, spent);
     }
 
-    /// Puts the next byte into `fast_buf` and schedules the bottom half (C: `process_data()`).
-    fn process_data(&self, cpu: u32) {
+    /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
+    fn process_data(&self, cpu: u32, now: u64) {
         trace!("[CPU#{}] produce data\n", cpu);
-        let data = next_simrupt_data(self.simrupt_data.load(Ordering::Relaxed));
-        self.simrupt_data.store(data, Ordering::Relaxed);
-        self.stats.produced.fetch_add(1, Ordering::Relaxed);
-        if self.fast_buf_put(data).is_err() {
-            // Full: the byte is dropped and counted; the work item reports it,
-            // because the top half must not spend its time in printk.
-            self.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
-            self.stats.dropped_unreported.fetch_add(1, Ordering::Relaxed);
+        let mut data = self.simrupt_data.load(Ordering::Relaxed);
+        for _ in 0..BURST.get() {
+            data = next_simrupt_data(data);
+            self.stats.produced.fetch_add(1, Ordering::Relaxed);
+            let sample = Sample {
+                data,
+                produced_ns: now,
+            };
+            if self.fast_buf_put(sample).is_err() {
+                // Full: the byte is dropped and counted; the work item reports
+                // it, because the top half must not spend its time in printk.
+                self.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .dropped_unreported
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         }
+        self.simrupt_data.store(data, Ordering::Relaxed);
+        Stats::mark_pending(&self.stats.bottom_half_pending_since, now);
         match self.bottom_half {
             BottomHalfKind::Tasklet => {
                 trace!("[CPU#{}] scheduling tasklet\n", cpu);
@@ -372,11 +473,11 @@ impl Simrupt {
     }
 
     /// `fast_buf`'s producer side; only [`Simrupt::process_data`] calls it.
-    fn fast_buf_put(&self, data: u8) -> core::result::Result<(), u8> {
+    fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
         // SAFETY: The top half is the only producer of `fast_buf`: one timer
         // callback (the kind is fixed at load time), and a timer callback never
         // runs concurrently with itself.
-        unsafe { self.fast_buf.producer() }.push(data)
+        unsafe { self.fast_buf.producer() }.push(sample)
     }
 
     // --- Bottom half: softirq context.
@@ -389,13 +490,19 @@ impl Simrupt {
             context::in_serving_softirq(),
             "the bottom half must run in softirq context"
         );
-        let start = Ktime::ktime_get();
+        let cpu = context::cpu();
+        let start = now_ns();
+        let s = &self.stats;
+        Stats::record_wait(&s.bottom_half_pending_since, &s.top_to_bottom_ns, start);
+        s.bottom_half_runs.fetch_add(1, Ordering::Relaxed);
+        s.bottom_half_cpu.inc(cpu);
+        Stats::mark_pending(&s.work_pending_since, start);
         // Already queued: the pending run will drain this byte too.
         let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
         trace!(
             "[CPU#{}] simrupt_tasklet_func in_softirq: {} ns\n",
-            context::cpu(),
-            elapsed_ns(start)
+            cpu,
+            now_ns().saturating_sub(start)
         );
     }
 
@@ -405,26 +512,42 @@ impl Simrupt {
     ///
     /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
     fn simrupt_work_func(&self) {
-        trace!("[CPU#{}] simrupt_work_func\n", context::cpu());
+        let cpu = context::cpu();
+        trace!("[CPU#{}] simrupt_work_func\n", cpu);
         check_context!(
             context::in_task() && context::preemptible(),
             "simrupt_work_func must run in preemptible process context"
         );
-        loop {
-            let data = {
+        let s = &self.stats;
+        Stats::record_wait(&s.work_pending_since, &s.bottom_to_work_ns, now_ns());
+        s.work_runs.fetch_add(1, Ordering::Relaxed);
+        s.work_cpu.inc(cpu);
+        // At most one ring's worth per run: if the top half refills
+        // `fast_buf` faster than this drains it, an unbounded loop would never
+        // return. Instead the work queues itself again and returns.
+        let mut moved = 0;
+        while moved < FAST_BUF_SIZE {
+            let sample = {
                 let mut consumer = self.consumer_lock.lock();
                 self.fast_buf_get(&mut consumer)
             };
-            let Some(data) = data else { break };
+            let Some(sample) = sample else { break };
             let mut writer = self.producer_lock.lock();
-            self.produce_data(&mut writer, data);
+            self.produce_data(&mut writer, sample);
+            moved += 1;
         }
-        self.report_fast_buf_drops();
+        if moved == 0 {
+            s.work_runs_empty.fetch_add(1, Ordering::Relaxed);
+        }
+        self.report_losses();
         self.rx_wait.wake_up_interruptible();
+        if moved == FAST_BUF_SIZE && !self.fast_buf.is_empty() {
+            let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
+        }
     }
 
     /// `fast_buf`'s consumer side; `&mut FastBufConsumer` proves `consumer_lock` is held.
-    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<u8> {
+    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
         // SAFETY: The one `FastBufConsumer` lives in `consumer_lock`, so the
         // caller is the only consumer of `fast_buf` right now.
         unsafe { self.fast_buf.consumer() }.pop()
@@ -437,31 +560,52 @@ impl Simrupt {
     }
 
     /// Appends `data` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
-    fn produce_data(&self, writer: &mut KfifoIn, data: u8) {
-        if self.rx_fifo.put(writer, data) {
+    fn produce_data(&self, writer: &mut RxIn, sample: Sample) {
+        if self.rx_fifo_put(writer, sample) {
             return;
         }
-        let dropped = {
+        let overwritten = {
             let mut reader = self.rx_out_lock.lock();
-            self.rx_fifo.skip(&mut reader)
+            self.rx_times.skip(&mut reader.times);
+            self.rx_fifo.skip(&mut reader.data)
         };
-        if dropped {
-            let n = self.stats.overwritten_kfifo.fetch_add(1, Ordering::Relaxed) + 1;
-            if kapi::context::printk_ratelimit() {
-                pr_warn!("rx_fifo full: oldest byte overwritten ({} so far)\n", n);
-            }
+        if overwritten {
+            self.stats.overwritten_kfifo.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .overwritten_unreported
+                .fetch_add(1, Ordering::Relaxed);
         }
         // There is room now: `put` cannot fail, nobody else writes.
-        let _ = self.rx_fifo.put(writer, data);
+        let _ = self.rx_fifo_put(writer, sample);
     }
 
-    fn report_fast_buf_drops(&self) {
-        let n = self.stats.dropped_unreported.swap(0, Ordering::Relaxed);
-        if n != 0 && kapi::context::printk_ratelimit() {
+    /// Appends a byte and its production time to `rx_fifo` and `rx_times`.
+    fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
+        // The two fifos have the same size and move together under the same
+        // locks, so they are full (or not) together.
+        self.rx_fifo.put(&mut writer.data, sample.data)
+            && self.rx_times.put(&mut writer.times, sample.produced_ns)
+    }
+
+    /// Logs the bytes lost since the last report, at most once a second per
+    /// kind: dropped by the top half because `fast_buf` was full, and
+    /// overwritten in `rx_fifo`. Counts build up between reports, so every
+    /// lost byte is in some line.
+    fn report_losses(&self) {
+        let s = &self.stats;
+        let now = now_ns();
+        if s.dropped_unreported.load(Ordering::Relaxed) != 0 && s.drop_report.allow(now) {
             pr_warn!(
                 "fast_buf full: {} bytes dropped ({} so far)\n",
-                n,
-                self.stats.dropped_fast_buf.load(Ordering::Relaxed)
+                s.dropped_unreported.swap(0, Ordering::Relaxed),
+                s.dropped_fast_buf.load(Ordering::Relaxed)
+            );
+        }
+        if s.overwritten_unreported.load(Ordering::Relaxed) != 0 && s.overwrite_report.allow(now) {
+            pr_warn!(
+                "rx_fifo full: oldest byte overwritten {} times ({} so far)\n",
+                s.overwritten_unreported.swap(0, Ordering::Relaxed),
+                s.overwritten_kfifo.load(Ordering::Relaxed)
             );
         }
     }
@@ -471,7 +615,7 @@ impl Simrupt {
     fn start(&self) {
         self.running.store(true, Ordering::Release);
         match self.timer_kind {
-            TimerKind::HrTimer => self.hrtimer.start(u64::from(DELAY.get()) * 1_000_000),
+            TimerKind::HrTimer => self.hrtimer.start(period_ns()),
             TimerKind::TimerList => self.timer.start(DELAY.get()),
         }
     }
@@ -488,8 +632,9 @@ impl Simrupt {
         // 2. No more bottom halves.
         self.tasklet.kill();
         wq::flush_work(&self.bh_work);
-        // 3. No more work: the last run drained `fast_buf`.
-        wq::flush_work(&self.work);
+        // 3. No more work. A run may have queued itself again (it drains at
+        //    most one ring's worth per run), so flush until it stays idle.
+        while wq::flush_work(&self.work) {}
         // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
         //    after step 3 it is empty unless the work item could not run.
         if self.fast_buf.is_empty() {
@@ -509,19 +654,23 @@ impl HrTimerHandler for Simrupt {
     fn on_hrtimer(&self) -> Restart {
         self.timer_handler();
         if self.running.load(Ordering::Acquire) {
-            Restart::AfterNs(u64::from(DELAY.get()) * 1_000_000)
+            Restart::AfterNs(period_ns())
         } else {
             Restart::No
         }
+    }
+
+    fn on_hrtimer_overrun(&self, missed: u64) {
+        self.stats
+            .timer_overruns
+            .fetch_add(missed, Ordering::Relaxed);
     }
 }
 
 impl TimerListHandler for Simrupt {
     fn on_timer_list(&self) -> Option<u32> {
         self.timer_handler();
-        self.running
-            .load(Ordering::Acquire)
-            .then(|| DELAY.get())
+        self.running.load(Ordering::Acquire).then(|| DELAY.get())
     }
 }
 
@@ -587,7 +736,15 @@ impl CharDevice for Simrupt {
         loop {
             let copied = {
                 let mut out = self.rx_out_lock.lock();
-                self.rx_fifo.to_user(&mut out, buf, len)?
+                let copied = self.rx_fifo.to_user(&mut out.data, buf, len)?;
+                // The same number of production times leave `rx_times`.
+                let now = now_ns();
+                for _ in 0..copied {
+                    if let Some(t) = self.rx_times.get(&mut out.times) {
+                        self.stats.produce_to_read_ns.record(now.saturating_sub(t));
+                    }
+                }
+                copied
             };
             if copied > 0 {
                 self.stats
@@ -617,7 +774,9 @@ impl CharDevice for Simrupt {
 // --- Load and unload -----------------------------------------------------------
 
 struct SimruptModule {
-    /// `/dev/simrupt`; dropped first, so no new file can reach the device.
+    /// `/sys/kernel/debug/simrupt/`; dropped (removed) first.
+    _debugfs: debugfs::Dir,
+    /// `/dev/simrupt`; dropped next, so no new file can reach the device.
     _chrdev: chrdev::Registration<Simrupt>,
     simrupt: Arc<Simrupt>,
 }
@@ -630,7 +789,11 @@ impl kernel::Module for SimruptModule {
             chrdev::Registration::new(c_str!("simrupt"), simrupt.clone(), module),
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
+        let mut dir = debugfs::Dir::new(c_str!("simrupt"));
+        dir.file::<Simrupt, 0>(c_str!("stats"), 0o644, &simrupt, module);
+        dir.file::<Simrupt, 1>(c_str!("latency"), 0o644, &simrupt, module);
         Ok(Self {
+            _debugfs: dir,
             _chrdev: chrdev,
             simrupt,
         })

@@ -12,8 +12,8 @@
 //! each open file holds a module reference, and `rmmod` answers "in use".
 
 use crate::kapi::waitqueue::WaitQueue;
-use kernel::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::ffi::{c_char, c_int};
 use kernel::{bindings, error::from_err_ptr, prelude::*, sync::Arc, uaccess::UserPtr, ThisModule};
 
 /// An open file of the device, as the file operations see it.
@@ -94,7 +94,16 @@ impl<T: CharDevice> DeviceSlot<T> {
     }
 }
 
-unsafe extern "C" fn open_cb<T: CharDevice>(inode: *mut bindings::inode, filp: *mut bindings::file) -> c_int {
+/// `file_operations.open` of the registered device.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with valid arguments, for a file of the device
+/// registered by [`Registration::new`].
+unsafe extern "C" fn open_cb<T: CharDevice>(
+    inode: *mut bindings::inode,
+    filp: *mut bindings::file,
+) -> c_int {
     // SAFETY: The VFS passes a valid inode and file. `stream_open` marks the
     // file as a stream: no seeking, no pread (they fail with `ESPIPE`).
     let ret = unsafe { bindings::stream_open(inode, filp) };
@@ -109,13 +118,28 @@ unsafe extern "C" fn open_cb<T: CharDevice>(inode: *mut bindings::inode, filp: *
     }
 }
 
-unsafe extern "C" fn release_cb<T: CharDevice>(_inode: *mut bindings::inode, filp: *mut bindings::file) -> c_int {
+/// `file_operations.release` of the registered device.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with valid arguments, for a file of the device
+/// registered by [`Registration::new`].
+unsafe extern "C" fn release_cb<T: CharDevice>(
+    _inode: *mut bindings::inode,
+    filp: *mut bindings::file,
+) -> c_int {
     // SAFETY: Called as a file operation of the registered device; `filp` is valid.
     let (dev, file) = unsafe { (T::slot().get(), File::from_raw(filp)) };
     dev.release(file);
     0
 }
 
+/// `file_operations.read` of the registered device.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with valid arguments, for a file of the device
+/// registered by [`Registration::new`].
 unsafe extern "C" fn read_cb<T: CharDevice>(
     filp: *mut bindings::file,
     buf: *mut c_char,
@@ -132,6 +156,12 @@ unsafe extern "C" fn read_cb<T: CharDevice>(
     }
 }
 
+/// `file_operations.poll` of the registered device.
+///
+/// # Safety
+///
+/// Only the VFS calls this, with valid arguments, for a file of the device
+/// registered by [`Registration::new`].
 unsafe extern "C" fn poll_cb<T: CharDevice>(
     filp: *mut bindings::file,
     table: *mut bindings::poll_table_struct,
@@ -155,7 +185,11 @@ pub(crate) struct Registration<T: CharDevice> {
 
 impl<T: CharDevice> Registration<T> {
     /// Registers `dev` as the character device `/dev/<name>`, owned by `module`.
-    pub(crate) fn new(name: &'static CStr, dev: Arc<T>, module: &'static ThisModule) -> Result<Self> {
+    pub(crate) fn new(
+        name: &'static CStr,
+        dev: Arc<T>,
+        module: &'static ThisModule,
+    ) -> Result<Self> {
         // SAFETY: All-zero is a valid `file_operations`: every callback `None`.
         let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
         fops.owner = module.as_ptr();
@@ -222,7 +256,10 @@ impl ChrdevRegion {
         // which unregisters this region before freeing it.
         let ret = unsafe { bindings::__register_chrdev(0, 0, 1, name.as_char_ptr(), &**fops) };
         kernel::error::to_result(ret)?;
-        Ok(Self { major: ret as u32, name })
+        Ok(Self {
+            major: ret as u32,
+            name,
+        })
     }
 
     /// C's `MKDEV(major, 0)`.
@@ -276,7 +313,10 @@ impl DeviceNode {
                 name.as_char_ptr(),
             )
         })?;
-        Ok(Self { class: class.0, devt })
+        Ok(Self {
+            class: class.0,
+            devt,
+        })
     }
 }
 

@@ -65,12 +65,6 @@ pub(crate) fn warn(what: &kernel::str::CStr) {
     unsafe { simrupt_warn(what.as_char_ptr()) }
 }
 
-/// True if a rate-limited message may be printed now (C's `printk_ratelimit()`).
-pub(crate) fn printk_ratelimit() -> bool {
-    // SAFETY: The function name is a valid NUL-terminated string.
-    unsafe { kernel::bindings::__printk_ratelimit(kernel::c_str!("simrupt").as_char_ptr()) != 0 }
-}
-
 /// Interrupts are disabled on this CPU for as long as this guard lives.
 ///
 /// C's `local_irq_save()`/`local_irq_restore()` pair. The guard is `!Send`: the

@@ -24,6 +24,11 @@ pub(crate) enum Restart {
 pub(crate) trait HrTimerHandler: Embeds<HrTimer<Self>> + Sized {
     /// Called in hard-IRQ context, interrupts disabled, never concurrently with itself.
     fn on_hrtimer(&self) -> Restart;
+
+    /// Called (in the same context) when the callback ran so late that
+    /// `missed` whole periods passed without a tick: they are skipped, not
+    /// caught up, so a slow machine gets fewer ticks rather than a storm.
+    fn on_hrtimer_overrun(&self, _missed: u64) {}
 }
 
 /// A `struct hrtimer` embedded in `T`, calling [`HrTimerHandler::on_hrtimer`].
@@ -89,6 +94,11 @@ impl<T: HrTimerHandler> HrTimer<T> {
         unsafe { bindings::hrtimer_cancel(self.timer.get()) };
     }
 
+    /// The C callback: finds the owning `T` and runs its handler.
+    ///
+    /// # Safety
+    ///
+    /// Only the hrtimer core calls this, with the `hrtimer` set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
         let timer = raw.cast::<Self>();
         // SAFETY: `raw` is the `timer` field of an `HrTimer<T>` (it is
@@ -99,7 +109,11 @@ impl<T: HrTimerHandler> HrTimer<T> {
             Restart::AfterNs(ns) => {
                 // SAFETY: Forwarding the expiry of the timer being run is what
                 // the callback is allowed to do (C's `hrtimer_forward_now()`).
-                unsafe { bindings::hrtimer_forward(raw, bindings::ktime_get(), ns as i64) };
+                let periods =
+                    unsafe { bindings::hrtimer_forward(raw, bindings::ktime_get(), ns as i64) };
+                if periods > 1 {
+                    owner.on_hrtimer_overrun(periods - 1);
+                }
                 bindings::hrtimer_restart_HRTIMER_RESTART
             }
             Restart::No => bindings::hrtimer_restart_HRTIMER_NORESTART,

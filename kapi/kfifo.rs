@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel's byte FIFO, `kfifo`, as `rx_fifo` uses it.
+//! The kernel's FIFO, `kfifo`, as `rx_fifo` (bytes) and `rx_times` (timestamps) use it.
 //!
 //! C: `linux/kfifo.h`, `lib/kfifo.c`. The `kfifo_*()` API is made of macros
 //! over a few exported functions (`__kfifo_alloc()`, `__kfifo_in()`,
@@ -16,6 +16,8 @@
 //! what makes each role single.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::mem::{size_of, MaybeUninit};
 use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
 use kernel::{bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
 
@@ -30,39 +32,53 @@ struct RawKfifo {
 }
 
 extern "C" {
-    fn __kfifo_alloc(fifo: *mut RawKfifo, size: c_uint, esize: usize, gfp: bindings::gfp_t) -> c_int;
+    fn __kfifo_alloc(
+        fifo: *mut RawKfifo,
+        size: c_uint,
+        esize: usize,
+        gfp: bindings::gfp_t,
+    ) -> c_int;
     fn __kfifo_free(fifo: *mut RawKfifo);
     fn __kfifo_in(fifo: *mut RawKfifo, buf: *const c_void, len: c_uint) -> c_uint;
-    fn __kfifo_to_user(fifo: *mut RawKfifo, to: *mut c_void, len: c_ulong, copied: *mut c_uint) -> c_int;
+    fn __kfifo_out(fifo: *mut RawKfifo, buf: *mut c_void, len: c_uint) -> c_uint;
+    fn __kfifo_to_user(
+        fifo: *mut RawKfifo,
+        to: *mut c_void,
+        len: c_ulong,
+        copied: *mut c_uint,
+    ) -> c_int;
 }
 
-/// A kfifo of bytes (C's `DECLARE_KFIFO_PTR(fifo, unsigned char)` + `kfifo_alloc()`).
+/// A kfifo of `T` (C's `DECLARE_KFIFO_PTR(fifo, T)` + `kfifo_alloc()`).
 ///
 /// # Invariants
 ///
-/// `raw` was set up by a successful `__kfifo_alloc()` with `esize == 1`; it is
-/// freed only in `Drop`. Only the holder of the single [`KfifoIn`] moves
-/// `raw.in_`, only the holder of the single [`KfifoOut`] moves `raw.out`.
-pub(crate) struct Kfifo {
+/// `raw` was set up by a successful `__kfifo_alloc()` with `esize ==
+/// size_of::<T>()`; it is freed only in `Drop`. Only the holder of the single
+/// [`KfifoIn`] moves `raw.in_`, only the holder of the single [`KfifoOut`]
+/// moves `raw.out`.
+pub(crate) struct Kfifo<T: Copy> {
     raw: UnsafeCell<RawKfifo>,
+    _elements: PhantomData<T>,
 }
 
 /// The right to add to a [`Kfifo`]: one per fifo.
-pub(crate) struct KfifoIn(());
+pub(crate) struct KfifoIn<T>(PhantomData<T>);
 
 /// The right to take from a [`Kfifo`]: one per fifo.
-pub(crate) struct KfifoOut(());
+pub(crate) struct KfifoOut<T>(PhantomData<T>);
 
-// SAFETY: The buffer is heap memory not tied to a thread.
-unsafe impl Send for Kfifo {}
+// SAFETY: The buffer is heap memory not tied to a thread; `T: Send` values move through it.
+unsafe impl<T: Copy + Send> Send for Kfifo<T> {}
 // SAFETY: Concurrent `&Kfifo` users either hold one of the two role tokens
 // (single writer, single reader, which kfifo supports without a lock) or only
 // read the indices with `READ_ONCE` semantics (`len`).
-unsafe impl Sync for Kfifo {}
+unsafe impl<T: Copy + Send> Sync for Kfifo<T> {}
 
-impl Kfifo {
-    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` bytes (rounded up to a power of two), and its two role tokens.
-    pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn, KfifoOut)> {
+impl<T: Copy> Kfifo<T> {
+    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` elements (rounded
+    /// up to a power of two), and its two role tokens.
+    pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
         let fifo = Self {
             raw: UnsafeCell::new(RawKfifo {
                 in_: 0,
@@ -71,21 +87,24 @@ impl Kfifo {
                 esize: 0,
                 data: core::ptr::null_mut(),
             }),
+            _elements: PhantomData,
         };
         // SAFETY: `raw` is valid for writes; on failure `__kfifo_alloc` leaves
         // `data` null, which `__kfifo_free` accepts.
-        kernel::error::to_result(unsafe { __kfifo_alloc(fifo.raw.get(), size, 1, bindings::GFP_KERNEL) })?;
+        kernel::error::to_result(unsafe {
+            __kfifo_alloc(fifo.raw.get(), size, size_of::<T>(), bindings::GFP_KERNEL)
+        })?;
         // INVARIANT: The fifo is allocated and we hand out exactly one token of each role.
-        Ok((fifo, KfifoIn(()), KfifoOut(())))
+        Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
     }
 
-    /// Total capacity in bytes.
+    /// Capacity in elements.
     pub(crate) fn capacity(&self) -> usize {
         // SAFETY: `mask` is written only by `alloc`, before `self` is shared.
         unsafe { (*self.raw.get()).mask as usize + 1 }
     }
 
-    /// Bytes queued now (C's `kfifo_len()`); a snapshot when others run concurrently.
+    /// Elements queued now (C's `kfifo_len()`); a snapshot when others run concurrently.
     pub(crate) fn len(&self) -> usize {
         let raw = self.raw.get();
         // SAFETY: The indices are plain integers that the two roles update;
@@ -105,17 +124,26 @@ impl Kfifo {
         self.len() == 0
     }
 
-    /// Appends one byte; returns `false` if the fifo is full (C's `kfifo_in()`).
-    pub(crate) fn put(&self, _writer: &mut KfifoIn, byte: u8) -> bool {
-        // SAFETY: The fifo is allocated (type invariant); `&mut KfifoIn` makes
-        // us the only writer, which is all `__kfifo_in` needs to run
-        // concurrently with the reader.
-        let n = unsafe { __kfifo_in(self.raw.get(), core::ptr::addr_of!(byte).cast(), 1) };
-        n == 1
+    /// Appends one element; returns `false` if the fifo is full (C's `kfifo_put()`).
+    pub(crate) fn put(&self, _writer: &mut KfifoIn<T>, value: T) -> bool {
+        // SAFETY: The fifo is allocated with `esize == size_of::<T>()` (type
+        // invariant) and `value` is one element; `&mut KfifoIn` makes us the
+        // only writer, which is all `__kfifo_in` needs to run concurrently
+        // with the reader.
+        unsafe { __kfifo_in(self.raw.get(), core::ptr::addr_of!(value).cast(), 1) == 1 }
     }
 
-    /// Drops the oldest byte, if any (C's `kfifo_skip()`); the caller counts it.
-    pub(crate) fn skip(&self, _reader: &mut KfifoOut) -> bool {
+    /// Takes the oldest element, if any (C's `kfifo_get()`).
+    pub(crate) fn get(&self, _reader: &mut KfifoOut<T>) -> Option<T> {
+        let mut value = MaybeUninit::<T>::uninit();
+        // SAFETY: As in `put`, for the only reader; `value` has room for one element.
+        let n = unsafe { __kfifo_out(self.raw.get(), value.as_mut_ptr().cast(), 1) };
+        // SAFETY: `__kfifo_out` copied one whole element into `value` if it returned 1.
+        (n == 1).then(|| unsafe { value.assume_init() })
+    }
+
+    /// Drops the oldest element, if any (C's `kfifo_skip()`); the caller counts it.
+    pub(crate) fn skip(&self, _reader: &mut KfifoOut<T>) -> bool {
         if self.is_empty() {
             return false;
         }
@@ -128,19 +156,31 @@ impl Kfifo {
         }
         true
     }
+}
 
+impl Kfifo<u8> {
     /// Copies up to `len` queued bytes straight to user memory at `buf` (C's `kfifo_to_user()`).
     ///
     /// Returns how many bytes were copied, and consumed. If the user buffer
     /// faults part-way, the bytes copied so far are reported and the rest stay
     /// queued; if nothing could be copied, `EFAULT`. Nothing is lost either way.
     /// May sleep (page faults).
-    pub(crate) fn to_user(&self, _reader: &mut KfifoOut, buf: UserPtr, len: usize) -> Result<usize> {
+    pub(crate) fn to_user(
+        &self,
+        _reader: &mut KfifoOut<u8>,
+        buf: UserPtr,
+        len: usize,
+    ) -> Result<usize> {
         let mut copied: c_uint = 0;
         // SAFETY: The fifo is allocated; `&mut KfifoOut` makes us the only
         // reader. `buf` is a user pointer: `copy_to_user()` inside checks it.
         let ret = unsafe {
-            __kfifo_to_user(self.raw.get(), buf as *mut c_void, len as c_ulong, &mut copied)
+            __kfifo_to_user(
+                self.raw.get(),
+                buf as *mut c_void,
+                len as c_ulong,
+                &mut copied,
+            )
         };
         if ret < 0 && copied == 0 {
             return Err(EFAULT);
@@ -149,7 +189,7 @@ impl Kfifo {
     }
 }
 
-impl Drop for Kfifo {
+impl<T: Copy> Drop for Kfifo<T> {
     fn drop(&mut self) {
         // SAFETY: The fifo came from `__kfifo_alloc` (type invariant) and is freed only here.
         unsafe { __kfifo_free(self.raw.get()) };

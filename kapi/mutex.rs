@@ -6,8 +6,8 @@
 //! `lock()`; a reader blocked on it could not be killed with Ctrl-C. This is C's
 //! `mutex_lock_interruptible()`, which `read()` uses to serialise readers.
 
-use kernel::ffi::c_int;
 use crate::kapi::LockClassKey;
+use kernel::ffi::c_int;
 use kernel::{bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, types::Opaque};
 
 extern "C" {

@@ -9,8 +9,8 @@
 //! creates the sysfs file with its `get` callback. A `set` that rejects the
 //! value makes `insmod` fail with `EINVAL`: there is no silent default.
 
-use kernel::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use kernel::ffi::{c_char, c_int, c_void};
 use kernel::{bindings, error::code::EINVAL, prelude::*, str::CStr};
 
 /// A parameter's storage: parses and prints its value.
@@ -41,11 +41,12 @@ fn trim(text: &[u8]) -> &[u8] {
     text.strip_suffix(b"\n").unwrap_or(text)
 }
 
-/// An unsigned integer parameter accepted only within `min..=max`.
+/// An unsigned integer parameter accepted only within `min..=max` (or 0, if so made).
 pub(crate) struct U32Param {
     value: AtomicU32,
     min: u32,
     max: u32,
+    zero_ok: bool,
 }
 
 impl U32Param {
@@ -55,6 +56,17 @@ impl U32Param {
             value: AtomicU32::new(default),
             min,
             max,
+            zero_ok: false,
+        }
+    }
+
+    /// Like [`U32Param::new`], but 0 ("off") is accepted too.
+    pub(crate) const fn new_or_zero(default: u32, min: u32, max: u32) -> Self {
+        Self {
+            value: AtomicU32::new(default),
+            min,
+            max,
+            zero_ok: true,
         }
     }
 
@@ -80,7 +92,7 @@ impl ParamValue for U32Param {
                 .and_then(|v| v.checked_add(u32::from(d - b'0')))
                 .ok_or("number too large")?;
         }
-        if v < self.min || v > self.max {
+        if (v < self.min || v > self.max) && !(v == 0 && self.zero_ok) {
             return Err("out of range");
         }
         self.value.store(v, Ordering::Relaxed);
@@ -119,7 +131,10 @@ impl ParamValue for BoolParam {
     }
 
     fn get(&self, out: &mut Writer<'_>) {
-        let _ = core::fmt::write(out, format_args!("{}\n", if self.get() { "Y" } else { "N" }));
+        let _ = core::fmt::write(
+            out,
+            format_args!("{}\n", if self.get() { "Y" } else { "N" }),
+        );
     }
 }
 
@@ -163,11 +178,25 @@ impl ParamValue for ChoiceParam {
     }
 }
 
-unsafe extern "C" fn set_cb<T: ParamValue>(val: *const c_char, kp: *const bindings::kernel_param) -> c_int {
+/// `kernel_param_ops.set`: parses and stores a value.
+///
+/// # Safety
+///
+/// Only the module loader and sysfs call this, with a `kernel_param` built by
+/// [`KernelParam::new`] for a `T`.
+unsafe extern "C" fn set_cb<T: ParamValue>(
+    val: *const c_char,
+    kp: *const bindings::kernel_param,
+) -> c_int {
     // SAFETY: The loader passes the `kernel_param` built by `KernelParam::new`,
     // whose `arg` is a `&'static T`, and serialises `set` with
     // `kernel_param_lock`.
-    let (param, name) = unsafe { (&*(*kp).__bindgen_anon_1.arg.cast::<T>(), CStr::from_char_ptr((*kp).name)) };
+    let (param, name) = unsafe {
+        (
+            &*(*kp).__bindgen_anon_1.arg.cast::<T>(),
+            CStr::from_char_ptr((*kp).name),
+        )
+    };
     // A bare `insmod simrupt.ko trace` passes no value: C treats that as "1".
     let text: &[u8] = if val.is_null() {
         b"1"
@@ -189,7 +218,15 @@ unsafe extern "C" fn set_cb<T: ParamValue>(val: *const c_char, kp: *const bindin
     }
 }
 
-unsafe extern "C" fn get_cb<T: ParamValue>(buffer: *mut c_char, kp: *const bindings::kernel_param) -> c_int {
+/// `kernel_param_ops.get`: prints the value for sysfs.
+///
+/// # Safety
+///
+/// As for [`set_cb`]; `buffer` holds `PAGE_SIZE` bytes.
+unsafe extern "C" fn get_cb<T: ParamValue>(
+    buffer: *mut c_char,
+    kp: *const bindings::kernel_param,
+) -> c_int {
     // SAFETY: As in `set_cb`; sysfs passes a buffer of `PAGE_SIZE` bytes.
     let (param, buf) = unsafe {
         (

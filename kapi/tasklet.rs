@@ -70,6 +70,11 @@ impl<T: TaskletHandler> Tasklet<T> {
         unsafe { bindings::tasklet_kill(self.tasklet.get()) };
     }
 
+    /// The C callback: finds the owning `T` and runs its handler.
+    ///
+    /// # Safety
+    ///
+    /// Only the softirq core calls this, with the `tasklet_struct` set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::tasklet_struct) {
         // SAFETY: `raw` is the `tasklet` field of a `Tasklet<T>` living inside
         // a `T` (type invariant); the owner kills the tasklet before it is

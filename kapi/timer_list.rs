@@ -80,6 +80,11 @@ impl<T: TimerListHandler> TimerList<T> {
         unsafe { bindings::timer_delete_sync(self.timer.get()) };
     }
 
+    /// The C callback: finds the owning `T` and runs its handler.
+    ///
+    /// # Safety
+    ///
+    /// Only the timer core calls this, with the `timer_list` set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::timer_list) {
         let timer = raw.cast::<Self>();
         // SAFETY: `raw` is the `timer` field of a `TimerList<T>` living inside

@@ -6,9 +6,9 @@
 //! but keeps it private, so `poll()` could not use it. This wrapper exposes the
 //! pieces C's `wait_event_interruptible()` is made of, written out in Rust.
 
-use kernel::ffi::{c_int, c_void};
-use core::mem::MaybeUninit;
 use crate::kapi::LockClassKey;
+use core::mem::MaybeUninit;
+use kernel::ffi::{c_int, c_void};
 use kernel::{bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, types::Opaque};
 
 extern "C" {

@@ -69,9 +69,12 @@ pub(crate) fn system_bh() -> &'static Queue {
     unsafe { Queue::from_raw(bindings::system_bh_wq) }
 }
 
-/// Waits until `work` is idle: not queued, not running (C's `flush_work()`). May sleep.
-pub(crate) fn flush_work<T: ?Sized, const ID: u64>(work: &Work<T, ID>) {
+/// Waits for the last queued run of `work` to finish (C's `flush_work()`). May sleep.
+///
+/// Returns `true` if it had to wait, `false` if the work was already idle.
+/// A run that queues the work again is not waited for: loop until `false`.
+pub(crate) fn flush_work<T: ?Sized, const ID: u64>(work: &Work<T, ID>) -> bool {
     // SAFETY: `work` is an initialised, pinned `Work`, so `raw_get` gives its
     // `work_struct`, which lives for the duration of the call.
-    unsafe { bindings::flush_work(Work::raw_get(work)) };
+    unsafe { bindings::flush_work(Work::raw_get(work)) }
 }

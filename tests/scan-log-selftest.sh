@@ -38,4 +38,20 @@ expect debugobjects debugobjects '[    2.1] ODEBUG: free active (active state 0)
 expect list-corruption list-corruption '[    2.1] list_add corruption. prev->next should be next (ffff), but was 0000.'
 expect hung-task lockup '[   99.0] INFO: task cat:80 blocked for more than 60 seconds.'
 expect context-check context-check '[    2.1] simrupt: context check failed: the bottom half must run in softirq context'
+# --allow-alloc-failures drops exactly the allocation-failure report, nothing else.
+cat > "$tmp/alloc" <<'LOG'
+[   68.549659] simrupt_test: vmalloc error: size 65664, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)
+[   68.550964] Call Trace:
+[   68.550972]  <TASK>
+[   68.551010]  warn_alloc+0xef/0x168
+[   68.551430]  </TASK>
+[   68.556153] simrupt: init: fast_buf failed: error -12
+LOG
+if "$here/scan-log.sh" --allow-alloc-failures "$tmp/alloc" > /dev/null; then echo "ok scanner-allows-injected-alloc-failure"
+else echo "FAIL scanner-allows-injected-alloc-failure: the expected report was flagged"; failed=1; fi
+if "$here/scan-log.sh" "$tmp/alloc" > /dev/null; then echo "FAIL scanner-flags-alloc-failure-by-default: not flagged"; failed=1
+else echo "ok scanner-flags-alloc-failure-by-default"; fi
+printf '[ 1.0] WARNING: CPU: 0 PID: 1 at x\n' >> "$tmp/alloc"
+if "$here/scan-log.sh" --allow-alloc-failures "$tmp/alloc" > /dev/null; then echo "FAIL scanner-allow-keeps-other-reports: a WARNING after the report was missed"; failed=1
+else echo "ok scanner-allow-keeps-other-reports"; fi
 exit "$failed"

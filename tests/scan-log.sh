@@ -2,13 +2,28 @@
 # SPDX-License-Identifier: GPL-2.0
 # Scan a guest console log for signs of kernel trouble.
 #
-#   tests/scan-log.sh LOG
+#   tests/scan-log.sh [--allow-alloc-failures] LOG
+#
+# --allow-alloc-failures: for fault-injection runs only. An injected allocation
+# failure makes the kernel print its standard report ("vmalloc error: ..." or
+# "page allocation failure: ...", then a backtrace): that report is the expected
+# result of the injection, so its block (up to the end of its backtrace) is
+# not scanned. Everything else still is.
 #
 # Prints one line per finding, "<category>: <log line>", and exits 1 if there
 # is any, 0 if the log is clean. Categories: warning, bug, oops, lockdep,
 # atomic-sleep, leak, debugobjects, list-corruption, lockup, context-check.
 set -euo pipefail
-log=${1:?usage: scan-log.sh LOG}
+allow_alloc=0
+if [ "${1:-}" = --allow-alloc-failures ]; then allow_alloc=1; shift; fi
+log=${1:?usage: scan-log.sh [--allow-alloc-failures] LOG}
+if ((allow_alloc)); then
+  filtered=$(mktemp); trap 'rm -f "$filtered"' EXIT
+  awk '/vmalloc error: |page allocation failure: / { skip = 1 }
+       !skip { print }
+       skip && /<\/TASK>/ { skip = 0 }' "$log" > "$filtered"
+  log=$filtered
+fi
 
 # category<TAB>extended regex; a line may match several categories.
 patterns=$(cat <<'PAT'

@@ -72,7 +72,7 @@ fn start() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn matches_vecdeque_n2(start in start(), ops in prop::collection::vec(op(), 0..200)) {

@@ -13,7 +13,8 @@
 #
 # Suites:
 #   fastbuf-fmt       rustfmt --check on fastbuf.rs and this crate
-#   fastbuf-clippy    cargo clippy with the kernel's lint set, warnings denied
+#   fastbuf-clippy    clippy with the kernel's lint set, warnings denied, on the
+#                     test crate and on fastbuf.rs as the module build sees it
 #   fastbuf-nostd     fastbuf.rs as a no_std module, built by the kernel's rustc
 #                     with the kernel's lint flags; a non-power-of-two N must
 #                     not compile
@@ -90,8 +91,22 @@ ensure_components stable rustfmt clippy || { stable_ok=0; stable_why=$why; }
 fmt_check() {
 	rustfmt --edition 2021 --check ../../fastbuf.rs nostd/*.rs && cargo fmt --all --check
 }
+# The clippy flags of Linux 6.12's rust_common_flags.
+kernel_clippy=(-Wclippy::all -Aclippy::collapsible_if -Aclippy::collapsible_match
+	-Wclippy::ignored_unit_patterns -Wclippy::mut_mut -Wclippy::needless_bitwise_bool
+	-Aclippy::needless_lifetimes -Wclippy::no_mangle_with_rust_abi
+	-Wclippy::undocumented_unsafe_blocks -Aclippy::uninlined_format_args
+	-Wclippy::unnecessary_safety_comment -Wclippy::unnecessary_safety_doc
+	-Aclippy::unwrap_or_default)
 clippy_check() {
-	cargo clippy --locked --workspace --all-targets -- -D warnings
+	local out
+	cargo clippy --locked --workspace --all-targets -- -D warnings || return 1
+	# Also as the module build sees it: no_std, `--cfg MODULE`.
+	out=$(mktemp -d)
+	trap 'rm -rf "$out"' RETURN
+	clippy-driver --edition=2021 --crate-type=lib --emit=metadata --out-dir "$out" \
+		--cfg MODULE -Dwarnings -Dunsafe_op_in_unsafe_fn -Wmissing_docs \
+		-Wrust_2018_idioms -Wunreachable_pub "${kernel_clippy[@]}" nostd/module_use.rs
 }
 if ((stable_ok)); then
 	suite fastbuf-fmt fmt_check

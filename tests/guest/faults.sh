@@ -33,8 +33,8 @@ if [ $done = 1 ] && [ -z "$bad" ]; then ok failslab-every-allocation; else fail 
 dump_dmesg failslab > /tmp/log
 cat /tmp/log
 # Each step of simrupt's init must have been failed at least once, and said so.
-for stage in rx_fifo fast_buf workqueue "device state" /dev/simrupt; do
-  check "failslab-hit-$(echo "$stage" | tr ' /' '-_')" grep -q "simrupt: init: $stage failed: ENOMEM" /tmp/log
+for stage in rx_fifo rx_times fast_buf workqueue "device state" /dev/simrupt; do
+  check "failslab-hit-$(echo "$stage" | tr ' /' '-_')" grep -q "simrupt: init: $stage failed: error -12" /tmp/log
 done
 # And loading still works afterwards.
 check load-after-faults sh -c "insmod /simrupt.ko && head -c 3 /dev/simrupt >/dev/null && rmmod simrupt"

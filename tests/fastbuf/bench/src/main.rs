@@ -13,11 +13,16 @@
 //!   (`rtrb` chunks, `ringbuf` `push_slice`/`pop_slice`); only for the
 //!   crates that have one.
 //!
-//! Each case is calibrated to about 0.3 s per run and run 7 times; the table
-//! gives items per second (min, median, max) and the ratio of each queue's
-//! median to `fast_buf`'s in the same mode. The consumer checks the sum of
-//! what it received, so a queue that lost or duplicated items would abort.
-//! Nothing is pinned to a CPU.
+//! `fast_buf (per call)` is `fastbuf.rs` used the way the kernel module uses
+//! it: a new handle from the unsafe `producer()`/`consumer()` for every item,
+//! instead of one pair of handles from `split()` for the whole run.
+//!
+//! Each case is calibrated to about 0.3 s per run; then 7 rounds run every
+//! case of a group once, in rotating order, so that a change in the load of
+//! the machine hits all cases alike. The table gives items per second (min,
+//! median, max) and the ratio of each case's median to `fast_buf`'s in the
+//! same group. The consumer checks the sum of what it received, so a queue
+//! that lost or duplicated items would abort. Nothing is pinned to a CPU.
 
 use std::hint::{black_box, spin_loop};
 use std::sync::Barrier;
@@ -194,6 +199,7 @@ impl Mode {
 #[derive(Clone, Copy, PartialEq)]
 enum Queue {
     FastBuf,
+    FastBufPerCall,
     Rtrb,
     Ringbuf,
     Crossbeam,
@@ -203,6 +209,7 @@ impl Queue {
     fn name(self) -> &'static str {
         match self {
             Queue::FastBuf => "fast_buf",
+            Queue::FastBufPerCall => "fast_buf (per call)",
             Queue::Rtrb => "rtrb",
             Queue::Ringbuf => "ringbuf",
             Queue::Crossbeam => "crossbeam",
@@ -224,6 +231,21 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
                     |o| pop_each(o, || c.pop()),
                 ),
                 Mode::BatchSlice => unreachable!("fast_buf has no slice API"),
+            }
+        }
+        Queue::FastBufPerCall => {
+            let ring = Box::new(fastbuf::FastBuf::<u8, CAP>::new());
+            let ring = &*ring;
+            match mode {
+                Mode::Single => single(
+                    count,
+                    // SAFETY: Only the producer thread runs this closure, and
+                    // each handle is dropped before the next is made.
+                    |v| unsafe { ring.producer() }.push(v).is_ok(),
+                    // SAFETY: Likewise, only the consumer thread runs this one.
+                    || unsafe { ring.consumer() }.pop(),
+                ),
+                _ => unreachable!("only measured one item at a time"),
             }
         }
         Queue::Rtrb => {
@@ -289,17 +311,34 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
     }
 }
 
-/// Items per second of each of `RUNS` calibrated runs, sorted.
-fn measure(queue: Queue, mode: Mode) -> Vec<f64> {
-    // Warm up and estimate the rate, then size each run to about `TARGET`.
-    let probe = 1u64 << 22;
-    let rate = probe as f64 / run_once(queue, mode, probe).as_secs_f64();
-    let count = ((rate * TARGET.as_secs_f64()) as u64).clamp(1 << 20, 1 << 32);
-    let count = count / BATCH as u64 * BATCH as u64;
-    let mut rates: Vec<f64> = (0..RUNS)
-        .map(|_| count as f64 / run_once(queue, mode, count).as_secs_f64())
+/// Measures a group of cases that are compared with each other.
+///
+/// Each case is first calibrated to about `TARGET` per run; then `RUNS`
+/// rounds run every case once, in rotating order, so that a change in the
+/// machine's load affects all cases alike. Returns each case's items per
+/// second, sorted.
+fn measure_group(cases: &[(Mode, Queue)]) -> Vec<Vec<f64>> {
+    let counts: Vec<u64> = cases
+        .iter()
+        .map(|&(mode, queue)| {
+            let probe = 1u64 << 22;
+            let rate = probe as f64 / run_once(queue, mode, probe).as_secs_f64();
+            let count = ((rate * TARGET.as_secs_f64()) as u64).clamp(1 << 20, 1 << 32);
+            count / BATCH as u64 * BATCH as u64
+        })
         .collect();
-    rates.sort_by(f64::total_cmp);
+    let mut rates = vec![Vec::with_capacity(RUNS); cases.len()];
+    for round in 0..RUNS {
+        for k in 0..cases.len() {
+            let i = (round + k) % cases.len();
+            let (mode, queue) = cases[i];
+            let dt = run_once(queue, mode, counts[i]);
+            rates[i].push(counts[i] as f64 / dt.as_secs_f64());
+        }
+    }
+    for r in &mut rates {
+        r.sort_by(f64::total_cmp);
+    }
     rates
 }
 
@@ -308,55 +347,56 @@ fn mitems(rate: f64) -> String {
 }
 
 fn main() {
+    use Mode::{BatchLoop, BatchSlice, Single};
+    use Queue::{Crossbeam, FastBuf, FastBufPerCall, Ringbuf, Rtrb};
     // Optional arguments pick modes and queues by name, e.g. `single rtrb`.
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let modes = [Mode::Single, Mode::BatchLoop, Mode::BatchSlice];
-    let queues = [Queue::FastBuf, Queue::Rtrb, Queue::Ringbuf, Queue::Crossbeam];
-    let mode_args: Vec<&String> = args.iter().filter(|a| modes.iter().any(|m| m.name() == a.as_str())).collect();
-    let queue_args: Vec<&String> = args.iter().filter(|a| queues.iter().any(|q| q.name() == a.as_str())).collect();
-    let wanted = |mode: Mode, queue: Queue| {
-        (mode_args.is_empty() || mode_args.iter().any(|a| a.as_str() == mode.name()))
-            && (queue_args.is_empty() || queue_args.iter().any(|a| a.as_str() == queue.name()))
+    let picked = |name: &str, all: &[&str]| {
+        let given: Vec<&String> = args.iter().filter(|a| all.contains(&a.as_str())).collect();
+        given.is_empty() || given.iter().any(|a| a.as_str() == name)
     };
-    let cases = [
-        (
-            Mode::Single,
-            [
-                Queue::FastBuf,
-                Queue::Rtrb,
-                Queue::Ringbuf,
-                Queue::Crossbeam,
-            ]
-            .as_slice(),
-        ),
-        (
-            Mode::BatchLoop,
-            [
-                Queue::FastBuf,
-                Queue::Rtrb,
-                Queue::Ringbuf,
-                Queue::Crossbeam,
-            ]
-            .as_slice(),
-        ),
-        (Mode::BatchSlice, [Queue::Rtrb, Queue::Ringbuf].as_slice()),
+    let mode_names = [Single.name(), BatchLoop.name(), BatchSlice.name()];
+    let queue_names = [
+        FastBuf.name(),
+        FastBufPerCall.name(),
+        Rtrb.name(),
+        Ringbuf.name(),
+        Crossbeam.name(),
+    ];
+    let groups = [
+        vec![
+            (Single, FastBuf),
+            (Single, FastBufPerCall),
+            (Single, Rtrb),
+            (Single, Ringbuf),
+            (Single, Crossbeam),
+        ],
+        vec![
+            (BatchLoop, FastBuf),
+            (BatchLoop, Rtrb),
+            (BatchLoop, Ringbuf),
+            (BatchLoop, Crossbeam),
+            (BatchSlice, Rtrb),
+            (BatchSlice, Ringbuf),
+        ],
     ];
     println!(
         "| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s | median / fast_buf |"
     );
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
-    let mut fast_median = f64::NAN;
-    for (mode, queues) in cases {
-        for &queue in queues {
-            if !wanted(mode, queue) {
-                continue;
-            }
-            let rates = measure(queue, mode);
-            let median = rates[RUNS / 2];
-            if queue == Queue::FastBuf {
-                fast_median = median;
-            }
-            let ratio_note = if mode == Mode::BatchSlice {
+    for group in groups {
+        let group: Vec<(Mode, Queue)> = group
+            .into_iter()
+            .filter(|&(m, q)| picked(m.name(), &mode_names) && picked(q.name(), &queue_names))
+            .collect();
+        let rates = measure_group(&group);
+        // The group's first case is fast_buf's, when it was picked.
+        let fast_median = match group.first() {
+            Some(&(_, FastBuf)) => rates[0][RUNS / 2],
+            _ => f64::NAN,
+        };
+        for (&(mode, queue), r) in group.iter().zip(&rates) {
+            let note = if mode == BatchSlice {
                 " (vs fast_buf batch64-loop)"
             } else {
                 ""
@@ -365,11 +405,11 @@ fn main() {
                 "| {} | {} | {} | {} | {} | {:.2}{} |",
                 mode.name(),
                 queue.name(),
-                mitems(rates[0]),
-                mitems(median),
-                mitems(rates[RUNS - 1]),
-                median / fast_median,
-                ratio_note
+                mitems(r[0]),
+                mitems(r[RUNS / 2]),
+                mitems(r[RUNS - 1]),
+                r[RUNS / 2] / fast_median,
+                note
             );
         }
     }

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the pipeline counts and measures, and its debugfs files.
+//!
+//! `/sys/kernel/debug/simrupt/stats` (counters) and `.../latency` (histograms);
+//! see `Documentation/debugfs.md` for every line. The counters obey, exactly
+//! whenever the device is idle:
+//!
+//! ```text
+//! produced = delivered + dropped_fast_buf + overwritten_kfifo + queued_fast_buf + queued_kfifo
+//! ```
+//!
+//! Every counter is an atomic updated with one lock-free instruction, so the
+//! top half (hard IRQ) counts too.
+
+use crate::histogram::{Histogram, PerCpu, MAX_CPUS};
+use crate::kapi::debugfs::{DebugFile, SeqWriter};
+use crate::Simrupt;
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::{bindings, error::code::EINVAL, prelude::*};
+
+/// Event counters and latency histograms of one device.
+pub(crate) struct Stats {
+    /// Bytes made by the top half.
+    pub(crate) produced: AtomicU64,
+    /// Bytes copied to readers.
+    pub(crate) delivered: AtomicU64,
+    /// Bytes lost because `fast_buf` was full (or, never in practice, left in it at close).
+    pub(crate) dropped_fast_buf: AtomicU64,
+    /// Of those, how many have not been reported in the log yet.
+    pub(crate) dropped_unreported: AtomicU64,
+    /// Oldest bytes of `rx_fifo` overwritten to make room.
+    pub(crate) overwritten_kfifo: AtomicU64,
+    /// Of those, how many have not been reported in the log yet.
+    pub(crate) overwritten_unreported: AtomicU64,
+    /// Limits the loss reports to one line per second each.
+    pub(crate) drop_report: RateLimit,
+    pub(crate) overwrite_report: RateLimit,
+    /// Timer periods skipped because a tick came too late (hrtimer only).
+    pub(crate) timer_overruns: AtomicU64,
+    /// Runs of the bottom half (tasklet or BH work).
+    pub(crate) bottom_half_runs: AtomicU64,
+    /// Runs of the work item.
+    pub(crate) work_runs: AtomicU64,
+    /// Runs of the work item that found `fast_buf` empty: an earlier run had drained it.
+    pub(crate) work_runs_empty: AtomicU64,
+    /// Where each stage ran.
+    pub(crate) top_half_cpu: PerCpu,
+    pub(crate) bottom_half_cpu: PerCpu,
+    pub(crate) work_cpu: PerCpu,
+    /// (a) Time spent in the top half.
+    pub(crate) top_half_ns: Histogram,
+    /// (b) Top half scheduling the bottom half -> bottom half starting.
+    pub(crate) top_to_bottom_ns: Histogram,
+    /// (c) Bottom half queueing the work -> work starting.
+    pub(crate) bottom_to_work_ns: Histogram,
+    /// (d) A byte's production -> `read()` copying it to user space.
+    pub(crate) produce_to_read_ns: Histogram,
+    /// When the bottom half was first scheduled and has not started yet (0: not pending).
+    pub(crate) bottom_half_pending_since: AtomicU64,
+    /// When the work was first queued and has not started yet (0: not pending).
+    pub(crate) work_pending_since: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) const fn new() -> Self {
+        Self {
+            produced: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            dropped_fast_buf: AtomicU64::new(0),
+            dropped_unreported: AtomicU64::new(0),
+            overwritten_kfifo: AtomicU64::new(0),
+            overwritten_unreported: AtomicU64::new(0),
+            drop_report: RateLimit::new(),
+            overwrite_report: RateLimit::new(),
+            timer_overruns: AtomicU64::new(0),
+            bottom_half_runs: AtomicU64::new(0),
+            work_runs: AtomicU64::new(0),
+            work_runs_empty: AtomicU64::new(0),
+            top_half_cpu: PerCpu::new(),
+            bottom_half_cpu: PerCpu::new(),
+            work_cpu: PerCpu::new(),
+            top_half_ns: Histogram::new(),
+            top_to_bottom_ns: Histogram::new(),
+            bottom_to_work_ns: Histogram::new(),
+            produce_to_read_ns: Histogram::new(),
+            bottom_half_pending_since: AtomicU64::new(0),
+            work_pending_since: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks a stage as pending since `now`, unless it already was.
+    pub(crate) fn mark_pending(since: &AtomicU64, now: u64) {
+        let _ = since.compare_exchange(0, now.max(1), Relaxed, Relaxed);
+    }
+
+    /// Records into `hist` how long a pending stage waited, and clears the mark.
+    pub(crate) fn record_wait(since: &AtomicU64, hist: &Histogram, now: u64) {
+        let t = since.swap(0, Relaxed);
+        if t != 0 {
+            hist.record(now.saturating_sub(t));
+        }
+    }
+}
+
+/// Allows an event at most once per second (a per-message `printk_ratelimit()`).
+pub(crate) struct RateLimit {
+    next_ns: AtomicU64,
+}
+
+impl RateLimit {
+    pub(crate) const fn new() -> Self {
+        Self {
+            next_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// True if the last allowed event was at least a second before `now`.
+    pub(crate) fn allow(&self, now: u64) -> bool {
+        let next = self.next_ns.load(Relaxed);
+        now >= next
+            && self
+                .next_ns
+                .compare_exchange(next, now + 1_000_000_000, Relaxed, Relaxed)
+                .is_ok()
+    }
+}
+
+/// How many CPUs the kernel can have (`nr_cpu_ids`), capped at what [`PerCpu`] tracks.
+fn nr_cpus() -> usize {
+    // SAFETY: `nr_cpu_ids` is set during early boot and never written again.
+    let n = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nr_cpu_ids)) };
+    (n as usize).clamp(1, MAX_CPUS)
+}
+
+/// Accepts "0", "reset" (with or without a newline).
+fn is_reset(text: &[u8]) -> bool {
+    matches!(text.strip_suffix(b"\n").unwrap_or(text), b"0" | b"reset")
+}
+
+/// `stats`: one `name: value` per line.
+impl DebugFile<0> for Simrupt {
+    fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
+        let s = &self.stats;
+        // Read the sinks before the source, so that while bytes are moving a
+        // byte is never seen in two places; idle, the equation is exact.
+        let delivered = s.delivered.load(Relaxed);
+        let queued_kfifo = self.rx_fifo.len();
+        let queued_fast_buf = self.fast_buf.len();
+        let dropped = s.dropped_fast_buf.load(Relaxed);
+        let overwritten = s.overwritten_kfifo.load(Relaxed);
+        let produced = s.produced.load(Relaxed);
+        writeln!(out, "produced: {}", produced)?;
+        writeln!(out, "delivered: {}", delivered)?;
+        writeln!(out, "dropped_fast_buf: {}", dropped)?;
+        writeln!(out, "overwritten_kfifo: {}", overwritten)?;
+        writeln!(out, "queued_fast_buf: {}", queued_fast_buf)?;
+        writeln!(out, "queued_kfifo: {}", queued_kfifo)?;
+        writeln!(out, "timer_overruns: {}", s.timer_overruns.load(Relaxed))?;
+        writeln!(
+            out,
+            "bottom_half_runs: {}",
+            s.bottom_half_runs.load(Relaxed)
+        )?;
+        writeln!(out, "work_runs: {}", s.work_runs.load(Relaxed))?;
+        writeln!(out, "work_runs_empty: {}", s.work_runs_empty.load(Relaxed))?;
+        for cpu in 0..nr_cpus() {
+            writeln!(out, "top_half_cpu{}: {}", cpu, s.top_half_cpu.get(cpu))?;
+            writeln!(
+                out,
+                "bottom_half_cpu{}: {}",
+                cpu,
+                s.bottom_half_cpu.get(cpu)
+            )?;
+            writeln!(out, "work_cpu{}: {}", cpu, s.work_cpu.get(cpu))?;
+        }
+        Ok(())
+    }
+
+    /// "0" or "reset": zero the counters. `produced` restarts at the number of
+    /// bytes still queued, so the equation stays exact across a reset.
+    fn write(&self, text: &[u8]) -> Result {
+        if !is_reset(text) {
+            return Err(EINVAL);
+        }
+        let s = &self.stats;
+        for c in [
+            &s.delivered,
+            &s.dropped_fast_buf,
+            &s.dropped_unreported,
+            &s.overwritten_kfifo,
+            &s.overwritten_unreported,
+            &s.timer_overruns,
+            &s.bottom_half_runs,
+            &s.work_runs,
+            &s.work_runs_empty,
+        ] {
+            c.store(0, Relaxed);
+        }
+        for p in [&s.top_half_cpu, &s.bottom_half_cpu, &s.work_cpu] {
+            p.reset();
+        }
+        let queued = self.fast_buf.len() + self.rx_fifo.len();
+        s.produced.store(queued as u64, Relaxed);
+        Ok(())
+    }
+}
+
+/// `latency`: the four histograms, each a summary line and a bar chart.
+impl DebugFile<1> for Simrupt {
+    fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
+        let s = &self.stats;
+        s.top_half_ns.snapshot().render("top_half", out)?;
+        s.top_to_bottom_ns
+            .snapshot()
+            .render("top_to_bottom_half", out)?;
+        s.bottom_to_work_ns
+            .snapshot()
+            .render("bottom_half_to_work", out)?;
+        s.produce_to_read_ns
+            .snapshot()
+            .render("produce_to_read", out)
+    }
+
+    /// "0" or "reset": empty the histograms.
+    fn write(&self, text: &[u8]) -> Result {
+        if !is_reset(text) {
+            return Err(EINVAL);
+        }
+        let s = &self.stats;
+        for h in [
+            &s.top_half_ns,
+            &s.top_to_bottom_ns,
+            &s.bottom_to_work_ns,
+            &s.produce_to_read_ns,
+        ] {
+            h.reset();
+        }
+        Ok(())
+    }
+}
