@@ -111,15 +111,24 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// Estimates the `q`-th quantile, `q` in per mille (500 = median, 990 = p99).
     ///
-    /// Finds the bucket holding the value of that rank and interpolates
-    /// linearly inside it, then clamps to `[min, max]`. The estimate is
-    /// monotonic in `q`, so `min <= median <= p99 <= max` always holds.
+    /// The first and last ranks are `min` and `max`, exactly. Otherwise it
+    /// finds the bucket holding the value of that rank and interpolates
+    /// linearly inside it, then clamps to `[min, max]`: the estimate is in
+    /// the same log2 bucket as the true value, and monotonic in `q`, so
+    /// `min <= median <= p99 <= max` always holds.
     pub(crate) fn quantile(&self, q: u64) -> u64 {
         if self.count == 0 {
             return 0;
         }
         // The rank (1-based) of the wanted value.
         let rank = (self.count * q).div_ceil(1000).max(1);
+        // The extremes are known exactly.
+        if rank == 1 {
+            return self.min;
+        }
+        if rank >= self.count {
+            return self.max;
+        }
         let mut below = 0u64;
         for (i, &n) in self.buckets.iter().enumerate() {
             if n == 0 || below + n < rank {
@@ -128,12 +137,13 @@ impl Snapshot {
             }
             let low = bucket_low(i);
             let width = bucket_low(i + 1).saturating_sub(low).max(1);
-            // Position of the rank inside this bucket, in [1, n].
-            let into = rank - below;
-            // `width * into / n` without 128-bit division (the kernel has none).
-            let offset = match width.checked_mul(into) {
+            // Values of this bucket before the rank: in [0, n - 1].
+            let before = rank - below - 1;
+            // `width * before / n`, which stays inside the bucket, without
+            // 128-bit division (the kernel has none).
+            let offset = match width.checked_mul(before) {
                 Some(product) => product / n,
-                None => width / n * into,
+                None => width / n * before,
             };
             let estimate = low.saturating_add(offset);
             return estimate.clamp(self.min, self.max);

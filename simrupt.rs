@@ -277,6 +277,12 @@ struct Simrupt {
     /// Work item -> reader fifo (C: `rx_fifo`).
     rx_fifo: Kfifo<u8>,
     /// The production time of each byte in `rx_fifo`, in the same order.
+    ///
+    /// Writers add the time *before* the byte, readers take the byte before
+    /// its time, so every byte a reader can see has its time queued, and
+    /// `rx_times` holds at most `rx_fifo`'s capacity plus one read in
+    /// progress: twice the capacity is enough for its `put` never to fail.
+    /// (64 KiB: from vmalloc, it need not be physically contiguous.)
     rx_times: Kfifo<u64>,
     /// Serialises writers of `rx_fifo` (C: `producer_lock`).
     #[pin]
@@ -296,7 +302,8 @@ struct Simrupt {
     #[pin]
     open_count: Mutex<u32>,
 
-    stats: Stats,
+    /// Counters and histograms, in their own allocation (see [`Stats::new_boxed`]).
+    stats: KBox<Stats>,
 }
 
 impl_embeds!(Simrupt { hrtimer: HrTimer<Simrupt> });
@@ -354,9 +361,11 @@ impl Simrupt {
             return Err(EINVAL);
         }
         let (rx_fifo, rx_in, rx_out) = init_stage("rx_fifo", Kfifo::alloc(RX_FIFO_SIZE))?;
-        let (rx_times, times_in, times_out) = init_stage("rx_times", Kfifo::alloc(RX_FIFO_SIZE))?;
+        let (rx_times, times_in, times_out) =
+            init_stage("rx_times", Kfifo::alloc_vmalloc(2 * RX_FIFO_SIZE))?;
         let fast_buf = init_stage("fast_buf", new_fast_buf())?;
         let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c_str!("simruptd")))?;
+        let stats = init_stage("stats", Stats::new_boxed())?;
         let simrupt = Arc::pin_init(
             pin_init!(Self {
                 hrtimer <- HrTimer::new(),
@@ -393,7 +402,7 @@ impl Simrupt {
                 ),
                 rx_wait <- WaitQueue::new(c_str!("simrupt::rx_wait"), kapi::static_lock_class!()),
                 open_count <- new_mutex!(0, "simrupt::open_count"),
-                stats: Stats::new(),
+                stats,
             }),
             GFP_KERNEL,
         );
@@ -440,10 +449,13 @@ impl Simrupt {
     /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
     fn process_data(&self, cpu: u32, now: u64) {
         trace!("[CPU#{}] produce data\n", cpu);
+        let burst = BURST.get();
         let mut data = self.simrupt_data.load(Ordering::Relaxed);
-        for _ in 0..BURST.get() {
+        self.stats
+            .produced
+            .fetch_add(u64::from(burst), Ordering::Relaxed);
+        for _ in 0..burst {
             data = next_simrupt_data(data);
-            self.stats.produced.fetch_add(1, Ordering::Relaxed);
             let sample = Sample {
                 data,
                 produced_ns: now,
@@ -564,6 +576,8 @@ impl Simrupt {
         if self.rx_fifo_put(writer, sample) {
             return;
         }
+        // Holding `rx_out_lock`, no read is half done: both fifos hold the
+        // same bytes, and the oldest of each goes.
         let overwritten = {
             let mut reader = self.rx_out_lock.lock();
             self.rx_times.skip(&mut reader.times);
@@ -579,12 +593,17 @@ impl Simrupt {
         let _ = self.rx_fifo_put(writer, sample);
     }
 
-    /// Appends a byte and its production time to `rx_fifo` and `rx_times`.
+    /// Appends a byte and its production time; `false` if `rx_fifo` is full.
     fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
-        // The two fifos have the same size and move together under the same
-        // locks, so they are full (or not) together.
+        // Only we add to `rx_fifo` (we hold `producer_lock`) and readers only
+        // take from it, so room seen now is still there below.
+        if self.rx_fifo.len() == self.rx_fifo.capacity() {
+            return false;
+        }
+        // The time first: a reader may take the byte as soon as it is in.
+        // Cannot fail: see `rx_times`.
+        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns);
         self.rx_fifo.put(&mut writer.data, sample.data)
-            && self.rx_times.put(&mut writer.times, sample.produced_ns)
     }
 
     /// Logs the bytes lost since the last report, at most once a second per

@@ -3,7 +3,7 @@
 //! What the pipeline counts and measures, and its debugfs files.
 //!
 //! `/sys/kernel/debug/simrupt/stats` (counters) and `.../latency` (histograms);
-//! see `Documentation/debugfs.md` for every line. The counters obey, exactly
+//! see `Documentation/interfaces.md` for every line. The counters obey, exactly
 //! whenever the device is idle:
 //!
 //! ```text
@@ -34,8 +34,9 @@ pub(crate) struct Stats {
     pub(crate) overwritten_kfifo: AtomicU64,
     /// Of those, how many have not been reported in the log yet.
     pub(crate) overwritten_unreported: AtomicU64,
-    /// Limits the loss reports to one line per second each.
+    /// Limits the `fast_buf` loss report to one line per second.
     pub(crate) drop_report: RateLimit,
+    /// Limits the `rx_fifo` loss report to one line per second.
     pub(crate) overwrite_report: RateLimit,
     /// Timer periods skipped because a tick came too late (hrtimer only).
     pub(crate) timer_overruns: AtomicU64,
@@ -45,9 +46,11 @@ pub(crate) struct Stats {
     pub(crate) work_runs: AtomicU64,
     /// Runs of the work item that found `fast_buf` empty: an earlier run had drained it.
     pub(crate) work_runs_empty: AtomicU64,
-    /// Where each stage ran.
+    /// Where the top half ran, per CPU.
     pub(crate) top_half_cpu: PerCpu,
+    /// Where the bottom half ran, per CPU.
     pub(crate) bottom_half_cpu: PerCpu,
+    /// Where the work item ran, per CPU.
     pub(crate) work_cpu: PerCpu,
     /// (a) Time spent in the top half.
     pub(crate) top_half_ns: Histogram,
@@ -64,30 +67,37 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    pub(crate) const fn new() -> Self {
-        Self {
-            produced: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            dropped_fast_buf: AtomicU64::new(0),
-            dropped_unreported: AtomicU64::new(0),
-            overwritten_kfifo: AtomicU64::new(0),
-            overwritten_unreported: AtomicU64::new(0),
-            drop_report: RateLimit::new(),
-            overwrite_report: RateLimit::new(),
-            timer_overruns: AtomicU64::new(0),
-            bottom_half_runs: AtomicU64::new(0),
-            work_runs: AtomicU64::new(0),
-            work_runs_empty: AtomicU64::new(0),
-            top_half_cpu: PerCpu::new(),
-            bottom_half_cpu: PerCpu::new(),
-            work_cpu: PerCpu::new(),
-            top_half_ns: Histogram::new(),
-            top_to_bottom_ns: Histogram::new(),
-            bottom_to_work_ns: Histogram::new(),
-            produce_to_read_ns: Histogram::new(),
-            bottom_half_pending_since: AtomicU64::new(0),
-            work_pending_since: AtomicU64::new(0),
-        }
+    /// Allocates zeroed counters and empty histograms, built in place on the
+    /// heap: at almost 4 KiB they are too big to build on the kernel stack
+    /// and move, and kept apart from the device they keep it below the 8 KiB
+    /// largest slab size.
+    pub(crate) fn new_boxed() -> Result<KBox<Self>> {
+        KBox::init(
+            kernel::init!(Self {
+                produced: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                dropped_fast_buf: AtomicU64::new(0),
+                dropped_unreported: AtomicU64::new(0),
+                overwritten_kfifo: AtomicU64::new(0),
+                overwritten_unreported: AtomicU64::new(0),
+                drop_report: RateLimit::new(),
+                overwrite_report: RateLimit::new(),
+                timer_overruns: AtomicU64::new(0),
+                bottom_half_runs: AtomicU64::new(0),
+                work_runs: AtomicU64::new(0),
+                work_runs_empty: AtomicU64::new(0),
+                top_half_cpu: PerCpu::new(),
+                bottom_half_cpu: PerCpu::new(),
+                work_cpu: PerCpu::new(),
+                top_half_ns: Histogram::new(),
+                top_to_bottom_ns: Histogram::new(),
+                bottom_to_work_ns: Histogram::new(),
+                produce_to_read_ns: Histogram::new(),
+                bottom_half_pending_since: AtomicU64::new(0),
+                work_pending_since: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )
     }
 
     /// Marks a stage as pending since `now`, unless it already was.

@@ -19,7 +19,7 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::{size_of, MaybeUninit};
 use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
-use kernel::{bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
+use kernel::{alloc::VVec, bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
 
 /// `struct __kfifo` from `include/linux/kfifo.h`.
 #[repr(C)]
@@ -39,6 +39,7 @@ extern "C" {
         gfp: bindings::gfp_t,
     ) -> c_int;
     fn __kfifo_free(fifo: *mut RawKfifo);
+    fn __kfifo_init(fifo: *mut RawKfifo, buffer: *mut c_void, size: c_uint, esize: usize) -> c_int;
     fn __kfifo_in(fifo: *mut RawKfifo, buf: *const c_void, len: c_uint) -> c_uint;
     fn __kfifo_out(fifo: *mut RawKfifo, buf: *mut c_void, len: c_uint) -> c_uint;
     fn __kfifo_to_user(
@@ -53,12 +54,14 @@ extern "C" {
 ///
 /// # Invariants
 ///
-/// `raw` was set up by a successful `__kfifo_alloc()` with `esize ==
-/// size_of::<T>()`; it is freed only in `Drop`. Only the holder of the single
-/// [`KfifoIn`] moves `raw.in_`, only the holder of the single [`KfifoOut`]
-/// moves `raw.out`.
+/// `raw` was set up with `esize == size_of::<T>()`, either by a successful
+/// `__kfifo_alloc()` (then `vbuf` is `None` and `Drop` frees the buffer with
+/// `__kfifo_free()`), or by `__kfifo_init()` over the buffer of `vbuf`, which
+/// lives as long as `self`. Only the holder of the single [`KfifoIn`] moves
+/// `raw.in_`, only the holder of the single [`KfifoOut`] moves `raw.out`.
 pub(crate) struct Kfifo<T: Copy> {
     raw: UnsafeCell<RawKfifo>,
+    vbuf: Option<VVec<T>>,
     _elements: PhantomData<T>,
 }
 
@@ -79,16 +82,7 @@ impl<T: Copy> Kfifo<T> {
     /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` elements (rounded
     /// up to a power of two), and its two role tokens.
     pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
-        let fifo = Self {
-            raw: UnsafeCell::new(RawKfifo {
-                in_: 0,
-                out: 0,
-                mask: 0,
-                esize: 0,
-                data: core::ptr::null_mut(),
-            }),
-            _elements: PhantomData,
-        };
+        let fifo = Self::empty();
         // SAFETY: `raw` is valid for writes; on failure `__kfifo_alloc` leaves
         // `data` null, which `__kfifo_free` accepts.
         kernel::error::to_result(unsafe {
@@ -96,6 +90,37 @@ impl<T: Copy> Kfifo<T> {
         })?;
         // INVARIANT: The fifo is allocated and we hand out exactly one token of each role.
         Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
+    }
+
+    /// Like [`Kfifo::alloc`], but the buffer comes from vmalloc (C's
+    /// `kfifo_init()` over a `vmalloc()`ed buffer): for large fifos, which
+    /// need not be physically contiguous. `size` must be a power of two.
+    pub(crate) fn alloc_vmalloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
+        let mut buf = VVec::<T>::with_capacity(size as usize, GFP_KERNEL)?;
+        let mut fifo = Self::empty();
+        // SAFETY: `raw` is valid for writes; `buf` has room for `size`
+        // elements of `T` and is kept in `fifo.vbuf` below, so it outlives
+        // every use of `raw`. (Moving a `VVec` does not move its buffer.)
+        kernel::error::to_result(unsafe {
+            __kfifo_init(fifo.raw.get(), buf.as_mut_ptr().cast(), size, size_of::<T>())
+        })?;
+        // INVARIANT: The fifo is set up over `vbuf`; one token of each role.
+        fifo.vbuf = Some(buf);
+        Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
+    }
+
+    fn empty() -> Self {
+        Self {
+            raw: UnsafeCell::new(RawKfifo {
+                in_: 0,
+                out: 0,
+                mask: 0,
+                esize: 0,
+                data: core::ptr::null_mut(),
+            }),
+            vbuf: None,
+            _elements: PhantomData,
+        }
     }
 
     /// Capacity in elements.
@@ -191,7 +216,11 @@ impl Kfifo<u8> {
 
 impl<T: Copy> Drop for Kfifo<T> {
     fn drop(&mut self) {
-        // SAFETY: The fifo came from `__kfifo_alloc` (type invariant) and is freed only here.
-        unsafe { __kfifo_free(self.raw.get()) };
+        if self.vbuf.is_none() {
+            // SAFETY: Without `vbuf`, the buffer came from `__kfifo_alloc`
+            // (type invariant, or it is null after a failed one) and is freed
+            // only here. Otherwise `vbuf` frees its own buffer.
+            unsafe { __kfifo_free(self.raw.get()) };
+        }
     }
 }

@@ -69,12 +69,19 @@ run_step build-guest-tests gcc -static -O2 -Wall -Wextra -Werror \
 run_step build-broken-module make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
 
 say "host tests"
-if rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs > "$logs/rustfmt.log" 2>&1; then
+if rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs tests/histogram/lib.rs > "$logs/rustfmt.log" 2>&1; then
   record "ok rustfmt"
 else
   record "FAIL rustfmt: run 'rustfmt --edition 2021 simrupt.rs' (see $logs/rustfmt.log)"
 fi
 tests/scan-log-selftest.sh | collect
+# histogram.rs, the module's own file, compiled and tested on the host.
+if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
+      cargo test --locked) > "$logs/histogram.log" 2>&1; then
+  record "ok histogram-unit ($(grep -o '[0-9]* passed' "$logs/histogram.log" | head -n 1))"
+else
+  record "FAIL histogram-unit: see $logs/histogram.log"; tail -n 20 "$logs/histogram.log"
+fi
 if [ -x tests/fastbuf/run.sh ]; then
   tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | collect
 else

@@ -56,7 +56,7 @@ suite() {
 		why=$(grep -m1 -E "^error|panicked|FAILED|ThreadSanitizer|Undefined Behavior|^Diff in" "$log" |
 			cut -c1-160)
 		fail "$name" "${why:-exit status $rc, see $log}"
-		tail -n 30 "$log" >&2
+		tail -n 30 "$log" | sed 's/^/  | /' >&2
 	fi
 }
 

@@ -20,8 +20,10 @@
 //! Each case is calibrated to about 0.3 s per run; then 7 rounds run every
 //! case of a group once, in rotating order, so that a change in the load of
 //! the machine hits all cases alike. The table gives items per second (min,
-//! median, max) and the ratio of each case's median to `fast_buf`'s in the
-//! same group. The consumer checks the sum of what it received, so a queue
+//! median, max), the ratio of each case's median to `fast_buf`'s in the same
+//! group, and the median of the ratios of each round (a case and `fast_buf`
+//! ran within a second of each other, so this one resists drifting load
+//! better). The consumer checks the sum of what it received, so a queue
 //! that lost or duplicated items would abort. Nothing is pinned to a CPU.
 
 use std::hint::{black_box, spin_loop};
@@ -65,12 +67,16 @@ fn expected_sum(count: u64) -> u64 {
 /// Moves `count` items one at a time; returns the consumer's elapsed time.
 fn single(
     count: u64,
-    mut push: impl FnMut(u8) -> bool + Send,
+    push: impl FnMut(u8) -> bool + Send,
     mut pop: impl FnMut() -> Option<u8>,
 ) -> Duration {
-    let start = Barrier::new(2);
+    let start = &Barrier::new(2);
     thread::scope(|s| {
-        s.spawn(|| {
+        // The producer thread takes `push` (and the queue handle in it)
+        // into a local of its own, where the compiler can keep the handle's
+        // fields in registers.
+        s.spawn(move || {
+            let mut push = push;
             start.wait();
             for i in 0..count {
                 let mut spins = 0;
@@ -106,12 +112,14 @@ fn single(
 /// buffer and returns its length.
 fn batched(
     count: u64,
-    mut push: impl FnMut(&[u8]) -> usize + Send,
+    push: impl FnMut(&[u8]) -> usize + Send,
     mut pop: impl FnMut(&mut [u8]) -> usize,
 ) -> Duration {
-    let start = Barrier::new(2);
+    let start = &Barrier::new(2);
     thread::scope(|s| {
-        s.spawn(|| {
+        // As in `single`.
+        s.spawn(move || {
+            let mut push = push;
             let mut batch = [0u8; BATCH];
             start.wait();
             let mut i = 0u64;
@@ -224,11 +232,11 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
             let mut ring = Box::new(fastbuf::FastBuf::<u8, CAP>::new());
             let (mut p, mut c) = ring.split();
             match mode {
-                Mode::Single => single(count, |v| p.push(v).is_ok(), || c.pop()),
+                Mode::Single => single(count, move |v| p.push(v).is_ok(), move || c.pop()),
                 Mode::BatchLoop => batched(
                     count,
-                    |s| push_each(s, |v| p.push(v).is_ok()),
-                    |o| pop_each(o, || c.pop()),
+                    move |s| push_each(s, |v| p.push(v).is_ok()),
+                    move |o| pop_each(o, || c.pop()),
                 ),
                 Mode::BatchSlice => unreachable!("fast_buf has no slice API"),
             }
@@ -241,9 +249,9 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
                     count,
                     // SAFETY: Only the producer thread runs this closure, and
                     // each handle is dropped before the next is made.
-                    |v| unsafe { ring.producer() }.push(v).is_ok(),
+                    move |v| unsafe { ring.producer() }.push(v).is_ok(),
                     // SAFETY: Likewise, only the consumer thread runs this one.
-                    || unsafe { ring.consumer() }.pop(),
+                    move || unsafe { ring.consumer() }.pop(),
                 ),
                 _ => unreachable!("only measured one item at a time"),
             }
@@ -251,22 +259,22 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
         Queue::Rtrb => {
             let (mut p, mut c) = rtrb::RingBuffer::<u8>::new(CAP);
             match mode {
-                Mode::Single => single(count, |v| p.push(v).is_ok(), || c.pop().ok()),
+                Mode::Single => single(count, move |v| p.push(v).is_ok(), move || c.pop().ok()),
                 Mode::BatchLoop => batched(
                     count,
-                    |s| push_each(s, |v| p.push(v).is_ok()),
-                    |o| pop_each(o, || c.pop().ok()),
+                    move |s| push_each(s, |v| p.push(v).is_ok()),
+                    move |o| pop_each(o, || c.pop().ok()),
                 ),
                 Mode::BatchSlice => batched(
                     count,
-                    |s| {
+                    move |s| {
                         let n = s.len().min(p.slots());
                         match p.write_chunk_uninit(n) {
                             Ok(chunk) if n > 0 => chunk.fill_from_iter(s.iter().copied()),
                             _ => 0,
                         }
                     },
-                    |o| {
+                    move |o| {
                         let n = o.len().min(c.slots());
                         match c.read_chunk(n) {
                             Ok(chunk) if n > 0 => {
@@ -286,24 +294,26 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
             use ringbuf::traits::{Consumer, Producer, Split};
             let (mut p, mut c) = ringbuf::HeapRb::<u8>::new(CAP).split();
             match mode {
-                Mode::Single => single(count, |v| p.try_push(v).is_ok(), || c.try_pop()),
+                Mode::Single => single(count, move |v| p.try_push(v).is_ok(), move || c.try_pop()),
                 Mode::BatchLoop => batched(
                     count,
-                    |s| push_each(s, |v| p.try_push(v).is_ok()),
-                    |o| pop_each(o, || c.try_pop()),
+                    move |s| push_each(s, |v| p.try_push(v).is_ok()),
+                    move |o| pop_each(o, || c.try_pop()),
                 ),
-                Mode::BatchSlice => batched(count, |s| p.push_slice(s), |o| c.pop_slice(o)),
+                Mode::BatchSlice => {
+                    batched(count, move |s| p.push_slice(s), move |o| c.pop_slice(o))
+                }
             }
         }
         Queue::Crossbeam => {
             let q = crossbeam_queue::ArrayQueue::<u8>::new(CAP);
             let q = &q;
             match mode {
-                Mode::Single => single(count, |v| q.push(v).is_ok(), || q.pop()),
+                Mode::Single => single(count, move |v| q.push(v).is_ok(), move || q.pop()),
                 Mode::BatchLoop => batched(
                     count,
-                    |s| push_each(s, |v| q.push(v).is_ok()),
-                    |o| pop_each(o, || q.pop()),
+                    move |s| push_each(s, |v| q.push(v).is_ok()),
+                    move |o| pop_each(o, || q.pop()),
                 ),
                 Mode::BatchSlice => unreachable!("ArrayQueue has no slice API"),
             }
@@ -316,7 +326,7 @@ fn run_once(queue: Queue, mode: Mode, count: u64) -> Duration {
 /// Each case is first calibrated to about `TARGET` per run; then `RUNS`
 /// rounds run every case once, in rotating order, so that a change in the
 /// machine's load affects all cases alike. Returns each case's items per
-/// second, sorted.
+/// second, round by round.
 fn measure_group(cases: &[(Mode, Queue)]) -> Vec<Vec<f64>> {
     let counts: Vec<u64> = cases
         .iter()
@@ -332,14 +342,31 @@ fn measure_group(cases: &[(Mode, Queue)]) -> Vec<Vec<f64>> {
         for k in 0..cases.len() {
             let i = (round + k) % cases.len();
             let (mode, queue) = cases[i];
+            // Where the allocator puts a queue's parts relative to each other
+            // and to cache-line pairs changes some queues' speed a lot (rtrb
+            // by more than 2x here). A spacer allocation of a different size
+            // in every round samples several placements instead of one.
+            let spacer = black_box(vec![0u8; 16 + 48 * round]);
             let dt = run_once(queue, mode, counts[i]);
+            drop(spacer);
             rates[i].push(counts[i] as f64 / dt.as_secs_f64());
+            if std::env::var_os("FASTBUF_BENCH_VERBOSE").is_some() {
+                eprintln!(
+                    "round {round} {} {}: {} Mitems/s",
+                    mode.name(),
+                    queue.name(),
+                    mitems(rates[i][round])
+                );
+            }
         }
     }
-    for r in &mut rates {
-        r.sort_by(f64::total_cmp);
-    }
     rates
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn mitems(rate: f64) -> String {
@@ -381,9 +408,10 @@ fn main() {
         ],
     ];
     println!(
-        "| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s | median / fast_buf |"
+        "| mode | queue | min Mitems/s | median Mitems/s | max Mitems/s \
+         | median / fast_buf median | median of per-round ratios |"
     );
-    println!("| --- | --- | ---: | ---: | ---: | ---: |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for group in groups {
         let group: Vec<(Mode, Queue)> = group
             .into_iter()
@@ -391,25 +419,37 @@ fn main() {
             .collect();
         let rates = measure_group(&group);
         // The group's first case is fast_buf's, when it was picked.
-        let fast_median = match group.first() {
-            Some(&(_, FastBuf)) => rates[0][RUNS / 2],
-            _ => f64::NAN,
+        let fast = match group.first() {
+            Some(&(_, FastBuf)) => Some(&rates[0]),
+            _ => None,
         };
         for (&(mode, queue), r) in group.iter().zip(&rates) {
+            let (ratio, paired) = match fast {
+                Some(f) => (
+                    format!("{:.2}", median(r.clone()) / median(f.clone())),
+                    format!(
+                        "{:.2}",
+                        median(r.iter().zip(f).map(|(x, y)| x / y).collect())
+                    ),
+                ),
+                None => ("-".into(), "-".into()),
+            };
             let note = if mode == BatchSlice {
                 " (vs fast_buf batch64-loop)"
             } else {
                 ""
             };
+            let min = r.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = r.iter().copied().fold(0.0, f64::max);
             println!(
-                "| {} | {} | {} | {} | {} | {:.2}{} |",
+                "| {} | {} | {} | {} | {} | {}{note} | {}{note} |",
                 mode.name(),
                 queue.name(),
-                mitems(r[0]),
-                mitems(r[RUNS / 2]),
-                mitems(r[RUNS - 1]),
-                r[RUNS / 2] / fast_median,
-                note
+                mitems(min),
+                mitems(median(r.clone())),
+                mitems(max),
+                ratio,
+                paired,
             );
         }
     }

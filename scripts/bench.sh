@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: benchmarks, not tests (nothing here passes or fails on speed).
+#  1. fast_buf against rtrb, ringbuf and crossbeam's ArrayQueue, on the host;
+#  2. the pipeline in the VM: rate, losses and latencies per period and bottom half.
+# Numbers from a shared, noisy machine; compare the ratios within one run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export PATH="$HOME/.cargo/bin:$PATH"
+scripts/deps.sh >/dev/null
+echo "## fast_buf on the host ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
+tests/fastbuf/bench.sh
+
+kdir=$(scripts/build-kernel.sh | tail -n 1)
+make -s KDIR="$kdir" RUSTC=/usr/bin/rustc
+gcc -static -O2 -Wall -Wextra -Werror -o tests/guest/simrupt_test tests/guest/simrupt_test.c
+log=$(mktemp /tmp/simrupt-bench.XXXXXX)
+echo
+echo "## The pipeline in the VM (QEMU TCG, software emulation, 2 vCPUs, debug kernel; trace=0)"
+scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 900 tests/guest/bench.sh >/dev/null || {
+  echo "bench VM run failed; console log: $log" >&2; exit 1; }
+table() { # PREFIX: turn "PREFIX|a|b|c" lines into a Markdown table
+  grep "^$1|" "$log" | cut -d'|' -f2- | awk -F'|' '
+    NR == 1 { print "| " $0 " |"; s = "|"; for (i = 1; i <= NF; i++) s = s "---|"; print s; next }
+    { print "| " $0 " |" }' | sed 's/|/ | /g; s/  */ /g'
+}
+table BENCH
+echo
+echo "Top-half cost with tracing off and on (delay=10 ms, 2 s):"
+echo
+table BENCH-TRACE
+echo
+echo "(console log: $log)"
