@@ -3,9 +3,11 @@
 //! Thin safe wrappers around the C kernel APIs that Linux 6.12's `kernel` crate does not wrap.
 //!
 //! Each submodule wraps one C facility, owns the C object it wraps, and undoes
-//! its setup in `Drop`. All `unsafe` of the module lives here (and in
-//! `fastbuf.rs`), each with a `// SAFETY:` proof; `simrupt.rs`, the pipeline
-//! itself, is written against these wrappers in safe Rust.
+//! its setup in `Drop`. Nearly all `unsafe` of the module lives here and in
+//! `fastbuf.rs`, each with a `// SAFETY:` proof; `simrupt.rs`, the pipeline
+//! itself, is written against these wrappers, with four documented
+//! exceptions: building `fast_buf` in place, taking its producer and consumer
+//! sides (the single-producer/single-consumer contract), and `ArcBorrow`.
 //!
 //! | module        | C API                                              | header                     |
 //! |---------------|----------------------------------------------------|----------------------------|
@@ -19,6 +21,7 @@
 //! | [`waitqueue`] | `wait_event_interruptible()`, `wake_up_interruptible()`, `poll_wait()` | `linux/wait.h` |
 //! | [`chrdev`]    | `register_chrdev()`, `class_create()`, `device_create()` | `linux/fs.h`, `linux/device.h` |
 //! | [`param`]     | `module_param_cb()`                                | `linux/moduleparam.h`      |
+//! | [`debugfs`]   | `debugfs_create_file()`, `single_open()`           | `linux/debugfs.h`, `linux/seq_file.h` |
 
 pub(crate) mod chrdev;
 pub(crate) mod context;

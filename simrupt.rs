@@ -25,8 +25,9 @@
 //!   (default), or, as in the C original, a `timer_list` whose softirq callback
 //!   disables interrupts to pretend. It must be short: it puts one byte in
 //!   `fast_buf` and schedules the bottom half. No sleeping, no allocation, no mutex.
-//! * **`fast_buf`** ([`fastbuf::FastBuf`]): a one-page, power-of-two,
-//!   single-producer/single-consumer ring with acquire/release indices. The top
+//! * **`fast_buf`** ([`fastbuf::FastBuf`]): a 4096-entry (as C's one-page
+//!   buffer of bytes), power-of-two, single-producer/single-consumer ring with
+//!   acquire/release indices; each entry is a byte and its production time. The top
 //!   half is its only producer; the work item, under `consumer_lock`, its only consumer.
 //! * **Bottom half** ([`Simrupt::simrupt_tasklet_func`]): a tasklet (default),
 //!   or a work item on the BH workqueue `system_bh_wq`, the modern replacement.
@@ -188,7 +189,8 @@ macro_rules! trace {
     };
 }
 
-/// Capacity of `fast_buf`: one page's worth of bytes (4096), as in C.
+/// Capacity of `fast_buf` in entries: 4096, the number of bytes in C's one-page
+/// `fast_buf`. Each entry is a [`Sample`] (16 bytes), so the ring is 64 KiB.
 const FAST_BUF_SIZE: usize = bindings::PAGE_SIZE;
 /// Capacity of `rx_fifo` in bytes: one page, as in C.
 const RX_FIFO_SIZE: u32 = bindings::PAGE_SIZE as u32;
@@ -551,7 +553,7 @@ impl Simrupt {
         if moved == 0 {
             s.work_runs_empty.fetch_add(1, Ordering::Relaxed);
         }
-        self.report_losses();
+        self.report_losses(false);
         self.rx_wait.wake_up_interruptible();
         if moved == FAST_BUF_SIZE && !self.fast_buf.is_empty() {
             let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
@@ -606,21 +608,23 @@ impl Simrupt {
         self.rx_fifo.put(&mut writer.data, sample.data)
     }
 
-    /// Logs the bytes lost since the last report, at most once a second per
-    /// kind: dropped by the top half because `fast_buf` was full, and
-    /// overwritten in `rx_fifo`. Counts build up between reports, so every
-    /// lost byte is in some line.
-    fn report_losses(&self) {
+    /// Logs the bytes lost since the last report: dropped by the top half
+    /// because `fast_buf` was full, and overwritten in `rx_fifo`. At most once
+    /// a second per kind, unless `now` (the last close flushes what is left).
+    /// Counts build up between reports, so every lost byte is in some line.
+    fn report_losses(&self, now: bool) {
         let s = &self.stats;
-        let now = now_ns();
-        if s.dropped_unreported.load(Ordering::Relaxed) != 0 && s.drop_report.allow(now) {
+        let t = now_ns();
+        if s.dropped_unreported.load(Ordering::Relaxed) != 0 && (now || s.drop_report.allow(t)) {
             pr_warn!(
                 "fast_buf full: {} bytes dropped ({} so far)\n",
                 s.dropped_unreported.swap(0, Ordering::Relaxed),
                 s.dropped_fast_buf.load(Ordering::Relaxed)
             );
         }
-        if s.overwritten_unreported.load(Ordering::Relaxed) != 0 && s.overwrite_report.allow(now) {
+        if s.overwritten_unreported.load(Ordering::Relaxed) != 0
+            && (now || s.overwrite_report.allow(t))
+        {
             pr_warn!(
                 "rx_fifo full: oldest byte overwritten {} times ({} so far)\n",
                 s.overwritten_unreported.swap(0, Ordering::Relaxed),
@@ -656,16 +660,17 @@ impl Simrupt {
         while wq::flush_work(&self.work) {}
         // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
         //    after step 3 it is empty unless the work item could not run.
-        if self.fast_buf.is_empty() {
-            return;
+        if !self.fast_buf.is_empty() {
+            let cleared = {
+                let mut consumer = self.consumer_lock.lock();
+                self.fast_buf_clear(&mut consumer)
+            } as u64;
+            let s = &self.stats;
+            s.dropped_fast_buf.fetch_add(cleared, Ordering::Relaxed);
+            s.dropped_unreported.fetch_add(cleared, Ordering::Relaxed);
         }
-        let cleared = {
-            let mut consumer = self.consumer_lock.lock();
-            self.fast_buf_clear(&mut consumer)
-        };
-        self.stats
-            .dropped_fast_buf
-            .fetch_add(cleared as u64, Ordering::Relaxed);
+        // 5. Report every loss not reported yet.
+        self.report_losses(true);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::kapi::debugfs::{DebugFile, SeqWriter};
 use crate::Simrupt;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{bindings, error::code::EINVAL, prelude::*};
+use kernel::{error::code::EINVAL, prelude::*};
 
 /// Event counters and latency histograms of one device.
 pub(crate) struct Stats {
@@ -54,7 +54,7 @@ pub(crate) struct Stats {
     pub(crate) work_cpu: PerCpu,
     /// (a) Time spent in the top half.
     pub(crate) top_half_ns: Histogram,
-    /// (b) Top half scheduling the bottom half -> bottom half starting.
+    /// (b) Top half starting (the "interrupt") -> bottom half starting.
     pub(crate) top_to_bottom_ns: Histogram,
     /// (c) Bottom half queueing the work -> work starting.
     pub(crate) bottom_to_work_ns: Histogram,
@@ -137,11 +137,9 @@ impl RateLimit {
     }
 }
 
-/// How many CPUs the kernel can have (`nr_cpu_ids`), capped at what [`PerCpu`] tracks.
+/// How many CPUs the kernel can have, capped at what [`PerCpu`] tracks.
 fn nr_cpus() -> usize {
-    // SAFETY: `nr_cpu_ids` is set during early boot and never written again.
-    let n = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::nr_cpu_ids)) };
-    (n as usize).clamp(1, MAX_CPUS)
+    (crate::kapi::context::nr_cpu_ids() as usize).clamp(1, MAX_CPUS)
 }
 
 /// Accepts "0", "reset" (with or without a newline).

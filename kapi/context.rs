@@ -29,6 +29,13 @@ pub(crate) fn cpu() -> u32 {
     cpu as u32
 }
 
+/// How many CPU numbers the kernel can use (C's `nr_cpu_ids`).
+pub(crate) fn nr_cpu_ids() -> u32 {
+    // SAFETY: `nr_cpu_ids` is set during early boot and never written again;
+    // a volatile read is C's `READ_ONCE()`.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(kernel::bindings::nr_cpu_ids)) }
+}
+
 /// True in hard-IRQ context (C's `in_hardirq()`).
 pub(crate) fn in_hardirq() -> bool {
     // SAFETY: Reading the preempt count has no preconditions.

@@ -102,7 +102,12 @@ impl<T: Copy> Kfifo<T> {
         // elements of `T` and is kept in `fifo.vbuf` below, so it outlives
         // every use of `raw`. (Moving a `VVec` does not move its buffer.)
         kernel::error::to_result(unsafe {
-            __kfifo_init(fifo.raw.get(), buf.as_mut_ptr().cast(), size, size_of::<T>())
+            __kfifo_init(
+                fifo.raw.get(),
+                buf.as_mut_ptr().cast(),
+                size,
+                size_of::<T>(),
+            )
         })?;
         // INVARIANT: The fifo is set up over `vbuf`; one token of each role.
         fifo.vbuf = Some(buf);

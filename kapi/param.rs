@@ -15,6 +15,10 @@ use kernel::{bindings, error::code::EINVAL, prelude::*, str::CStr};
 
 /// A parameter's storage: parses and prints its value.
 pub(crate) trait ParamValue: Sync + 'static {
+    /// True if the parameter may be given without a value (`insmod m.ko trace`),
+    /// which `set` then receives as "1" (C's `KERNEL_PARAM_OPS_FL_NOARG`).
+    const NO_ARG: bool = false;
+
     /// Parses `text` (trailing newline allowed) and stores it, or explains why not.
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str>;
     /// Writes the current value as text into `out`, returns the length written.
@@ -120,6 +124,8 @@ impl BoolParam {
 }
 
 impl ParamValue for BoolParam {
+    const NO_ARG: bool = true;
+
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
         let v = match trim(text) {
             b"1" | b"y" | b"Y" => true,
@@ -197,7 +203,8 @@ unsafe extern "C" fn set_cb<T: ParamValue>(
             CStr::from_char_ptr((*kp).name),
         )
     };
-    // A bare `insmod simrupt.ko trace` passes no value: C treats that as "1".
+    // A bare `insmod simrupt.ko trace` passes no value (only to parameters
+    // whose ops have `KERNEL_PARAM_OPS_FL_NOARG`): that means "1", as in C.
     let text: &[u8] = if val.is_null() {
         b"1"
     } else {
@@ -242,7 +249,11 @@ unsafe extern "C" fn get_cb<T: ParamValue>(
 /// The `set`/`get` callbacks for a parameter type (C's `struct kernel_param_ops`).
 pub(crate) const fn ops<T: ParamValue>(_value: &T) -> bindings::kernel_param_ops {
     bindings::kernel_param_ops {
-        flags: 0,
+        flags: if T::NO_ARG {
+            bindings::KERNEL_PARAM_OPS_FL_NOARG
+        } else {
+            0
+        },
         set: Some(set_cb::<T>),
         get: Some(get_cb::<T>),
         free: None,

@@ -5,7 +5,7 @@
 #
 #   scripts/vm.sh [options] GUEST_SCRIPT [FILE...]
 #     --kdir DIR      kernel build tree (default: the project's cached test kernel)
-#     --log FILE      where to save the console (default: a temp file, path printed)
+#     --log FILE      where to save the console (default: a temp file, named on failure)
 #     --timeout SECS  kill a hung guest after this long (default 900)
 #     --smp N         virtual CPUs (default 2; at least 2 shows CPU placement)
 #     --live          copy the console to stdout as it comes (default: only test lines)
@@ -66,7 +66,7 @@ accel=tcg
 [ "${SIMRUPT_KVM:-0}" = 1 ] && accel=kvm
 # loglevel=5: warnings and worse reach the console at once (so a hung guest
 # still shows them); guest scripts dump the full log with `dmesg -c` as they go.
-cmdline="console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 oops=panic hung_task_timeout_secs=60 nokaslr"
+cmdline="console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 oops=panic"
 set +e
 timeout --foreground -k 5 "$timeout" \
   qemu-system-x86_64 -accel "$accel" -smp "$smp" -m 1G -nographic -no-reboot \

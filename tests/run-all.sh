@@ -5,7 +5,7 @@
 #  1. install what is missing (scripts/deps.sh), build or reuse the test kernel;
 #  2. build simrupt.ko (warnings fail), the guest test program, the broken module;
 #  3. host tests: the log scanner's self-test, fast_buf's test suite;
-#  4. VM suites, one boot each: pipeline, faults, scanner (self-test);
+#  4. VM suites, one boot each: pipeline, measure, faults, scanner (self-test);
 #     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; the last

@@ -72,6 +72,9 @@ head -c 5 /dev/simrupt > /dev/null
 check trace-off sh -c "! dmesg | grep -qE 'CPU#[0-9]+\]'"
 rmmod simrupt
 
+# --- A bare boolean parameter means "on", as in C ---------------------------
+check bare-bool-param sh -c "insmod /simrupt.ko trace && test \$(cat $P/trace) = Y && rmmod simrupt"
+
 # --- Invalid parameters are refused, with a clear log line -----------------
 for arg in timer=bogus bottom_half=softirq delay=0 delay=10001 delay=abc trace=maybe; do
   name=${arg%%=*}

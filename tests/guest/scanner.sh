@@ -8,7 +8,6 @@ check load-broken insmod /simrupt_broken.ko
 check unload-broken rmmod simrupt_broken
 sleep 6
 echo scan > /sys/kernel/debug/kmemleak
-echo scan > /sys/kernel/debug/kmemleak
 cat /sys/kernel/debug/kmemleak
 dump_dmesg end
 [ "$failures" -eq 0 ]
