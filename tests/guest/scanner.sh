@@ -7,6 +7,8 @@ kmemleak_start
 check load-broken insmod /simrupt_broken.ko
 check unload-broken rmmod simrupt_broken
 sleep 6
+# Twice: see kmemleak_check in lib.sh.
+echo scan > /sys/kernel/debug/kmemleak
 echo scan > /sys/kernel/debug/kmemleak
 cat /sys/kernel/debug/kmemleak
 dump_dmesg end
