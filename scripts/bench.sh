@@ -23,7 +23,7 @@ scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 900 tests/guest/bench.sh >/d
 table() { # PREFIX: turn "PREFIX|a|b|c" lines into a Markdown table
   grep "^$1|" "$log" | cut -d'|' -f2- | awk -F'|' '
     NR == 1 { print "| " $0 " |"; s = "|"; for (i = 1; i <= NF; i++) s = s "---|"; print s; next }
-    { print "| " $0 " |" }' | sed 's/|/ | /g; s/  */ /g'
+    { print "| " $0 " |" }' | sed 's/|/ | /g; s/  */ /g; s/^ //; s/ $//'
 }
 table BENCH
 echo
