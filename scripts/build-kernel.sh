@@ -85,7 +85,7 @@ fi
 
 jobs=$(( $(nproc) + 1 ))
 log=$kdir/build.log
-say "building bzImage and modules with -j$jobs (about 8 minutes on 2 cores; full log: $log)"
+say "building bzImage and modules with -j$jobs (about 4 minutes on 2 cores; full log: $log)"
 start=$(date +%s)
 set +e
 mk -j"$jobs" bzImage modules 2>&1 | tee "$log" | {

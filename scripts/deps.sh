@@ -26,6 +26,7 @@ declare -A WHY=(
   [busybox-static]="the guest's shell and tools inside the initramfs"
   [python3]="kernel build scripts"
   [rsync]="kernel headers install"
+  [kmod]="depmod, for make modules_install"
   [rust-web-clippy]="clippy matching rustc-web, for make CLIPPY=1 (the kernel lint set)"
 )
 
