@@ -3,7 +3,8 @@
 # Build (once) a debug Linux 6.12 kernel with CONFIG_RUST=y from Debian's
 # linux-source-6.12, in a cache outside the clone, and print its build tree.
 #
-#   scripts/build-kernel.sh              build or reuse; last line is KDIR
+#   scripts/build-kernel.sh              build or reuse; prints KDIR on stdout
+#                                        (progress and messages go to stderr)
 #   scripts/build-kernel.sh --print-kdir print KDIR of an existing build only
 #
 # The build directory is keyed by the kernel version (read from the unpacked
@@ -96,7 +97,7 @@ mk -j"$jobs" bzImage modules 2>&1 | tee "$log" | {
       *error*|*Error*) printf '  %s\n' "$line" ;;
       *) ((n % 200)) || printf '  [%4ds] %5d steps, now: %s\n' $(($(date +%s) - start)) "$n" "$line" ;;
     esac
-  done
+  done >&2   # progress on stderr: stdout carries only KDIR, for callers
 }
 rc=${PIPESTATUS[0]}
 set -e
