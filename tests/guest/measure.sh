@@ -36,8 +36,8 @@ echo reset > $D/stats; echo reset > $D/latency
 head -c 60 /dev/simrupt > /dev/null      # open, 60 ticks, close: idle again
 load_stats
 check counts-exact-after-reset sh -c "test $produced -ge 60 && test $delivered = 60"
-check top-half-count-is-ticks sh -c "test \"\$(hist_field() { grep '^top_half: count' $D/latency | awk '{print \$3}'; }; hist_field)\" = $produced"
-check produce-to-read-count-is-delivered sh -c "test \"\$(grep '^produce_to_read: count' $D/latency | awk '{print \$3}')\" = $delivered"
+check top-half-count-is-ticks test "$(hist_field top_half count)" = "$produced"
+check produce-to-read-count-is-delivered test "$(hist_field produce_to_read count)" = "$delivered"
 for h in top_half top_to_bottom_half bottom_half_to_work produce_to_read; do
   check "hist-sane-$h" sane_hist $h
 done
@@ -75,7 +75,7 @@ slow=$(simrupt_test rate 2 | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 check delay-writable sh -c "echo 20 > $P/delay && test \$(cat $P/delay) = 20"
 fast=$(simrupt_test rate 2 | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 echo "# delay 200 ms: $slow bytes in 2 s; delay 20 ms: $fast bytes in 2 s"
-check delay-change-takes-effect test "$fast" -ge $((slow * 4))
+check delay-change-takes-effect sh -c "test '$slow' -gt 0 && test '$fast' -ge $((slow * 4))"
 check period_us-writable sh -c "echo 2000 > $P/period_us && test \$(cat $P/period_us) = 2000"
 us=$(simrupt_test rate 2 | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
 echo "# period_us 2000: $us bytes in 2 s"
@@ -92,7 +92,7 @@ for bad in "delay 0" "delay 10001" "delay x" "period_us 9" "period_us 1000001" "
   check_not "runtime-reject-$1=$2" sh -c "echo $2 > $P/$1"
 done
 check runtime-values-kept sh -c "test \"\$(cat $P/delay) \$(cat $P/period_us) \$(cat $P/burst)\" = '20 0 1'"
-check_not trace-off-no-printk sh -c "dmesg -c >/dev/null; head -c 5 /dev/simrupt >/dev/null; dmesg | grep -q 'CPU#'"
+check trace-off-no-printk sh -c "dmesg -c >/dev/null; test \$(head -c 5 /dev/simrupt | wc -c) = 5 && ! dmesg | grep -q 'CPU#'"
 rmmod simrupt
 check_not reject-period_us-with-timer_list insmod /simrupt.ko timer=timer_list period_us=100
 check_not debugfs-gone-after-unload test -e $D
