@@ -1,29 +1,97 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build (once) a debug Linux 6.12 kernel with CONFIG_RUST=y from Debian's
-# linux-source-6.12, in a cache outside the clone, and print its build tree.
+# Build (once) a debug Linux kernel with CONFIG_RUST=y from Debian's kernel
+# source package, in a cache outside the clone, and print its build tree.
 #
-#   scripts/build-kernel.sh              build or reuse; prints KDIR on stdout
-#                                        (progress and messages go to stderr)
-#   scripts/build-kernel.sh --print-kdir print KDIR of an existing build only
+#   scripts/build-kernel.sh [--kernel V]              build or reuse; prints KDIR
+#                                                     on stdout (progress on stderr)
+#   scripts/build-kernel.sh [--kernel V] --print-kdir print KDIR of an existing build
+#   scripts/build-kernel.sh [--kernel V] --fetch      only fetch and unpack the source
+#
+# V is a supported kernel (kernel/supported.sh; default: $KERNEL, else the LTS).
+# Linux 6.12 comes from the host's own linux-source-6.12 (scripts/deps.sh
+# installs it); newer kernels come from another Debian suite, fetched with
+# `apt-get download` through a private apt state under the cache: the host's
+# /etc/apt is never touched.
 #
 # The build directory is keyed by the kernel version (read from the unpacked
-# tree's Makefile), a hash of kernel/simrupt.config, and the versions of rustc
-# and bindgen: Rust objects built by one rustc cannot be linked with another's.
+# tree's Makefile), a hash of kernel/simrupt.config, and the versions of rustc,
+# bindgen and libclang: Rust objects built by one rustc cannot be linked with
+# another's, and bindgen's output depends on libclang.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/kernel/supported.sh"
 CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
 RUSTC=${RUSTC:-/usr/bin/rustc}
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$PATH:$HOME/.cargo/bin"
 fragment=$here/kernel/simrupt.config
-tarball=/usr/src/linux-source-6.12.tar.xz
 
 say() { printf '\033[1m[kernel]\033[0m %s\n' "$*" >&2; }
 
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
-srcroot=$CACHE/src/$pkgver
-src=$srcroot/linux-source-6.12
+kv=${KERNEL:-$SIMRUPT_DEFAULT_KERNEL} mode=build
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kernel) kv=$2; shift 2 ;;
+    --print-kdir) mode=print; shift ;;
+    --fetch) mode=fetch; shift ;;
+    *) say "unknown argument $1"; exit 2 ;;
+  esac
+done
+kernel_check "$kv"
+pkg=$(kernel_package "$kv")
+suite=$(kernel_suite "$kv")
+
+# libclang for bindgen: the newest installed LLVM's (Linux 7.3 needs >= 17;
+# Debian 12's default libclang is 14, so scripts/deps.sh installs libclang-19).
+libclang=$(ls -d /usr/lib/llvm-*/lib/libclang.so 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -n "$libclang" ]; then export LIBCLANG_PATH=${libclang%/libclang.so}; fi
+
+# --- The source: a tarball from a Debian package ----------------------------
+
+# Private apt state for suites the host does not list: its own sources list,
+# lists and caches, so `apt-get update` here changes nothing of the host's.
+apt_private() {
+  local dir=$CACHE/apt
+  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+  echo "deb http://deb.debian.org/debian $suite main" > "$dir/sources.list"
+  local opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+              -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
+              -o Dir::Cache::pkgcache="" -o Dir::Cache::srcpkgcache="")
+  "$@" "${opts[@]}"
+}
+
+if [ "$suite" = host ]; then
+  pkgver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+  tarball=/usr/src/$pkg.tar.xz
+  [ -f "$tarball" ] || { say "$tarball missing: run scripts/deps.sh"; exit 1; }
+else
+  pkgver=
+  # Look the package up at most once a day; offline, use what was fetched.
+  mkdir -p "$CACHE/apt"; stamp_upd=$CACHE/apt/updated-$suite
+  if [ "$mode" != print ] && { [ ! -f "$stamp_upd" ] || [ -n "$(find "$stamp_upd" -mmin +1440)" ]; }; then
+    say "looking up $pkg in Debian's $suite (private apt state in $CACHE/apt)"
+    if apt_private apt-get update -qq >"$CACHE/apt-update.log" 2>&1; then touch "$stamp_upd"
+    else say "apt-get update failed (see $CACHE/apt-update.log); using what was fetched before"; fi
+  fi
+  pkgver=$(apt_private apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+  if [ -z "$pkgver" ] || [ "$pkgver" = "(none)" ]; then
+    pkgver=$(ls "$CACHE/pkg/$pkg" 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$pkgver" ] || { say "cannot find $pkg in Debian's $suite"; exit 1; }
+  fi
+  pkgdir=$CACHE/pkg/$pkg/$pkgver
+  tarball=$pkgdir/usr/src/$pkg.tar.xz
+  if [ ! -f "$tarball" ] && [ "$mode" != print ]; then
+    say "fetching $pkg $pkgver from $suite (apt-get download, unpacked with dpkg-deb -x)"
+    rm -rf "$pkgdir"; mkdir -p "$pkgdir/deb"
+    (cd "$pkgdir/deb" && apt_private apt-get download -qq "$pkg=$pkgver") >&2
+    dpkg-deb -x "$pkgdir"/deb/*.deb "$pkgdir"
+    rm -rf "$pkgdir/deb"
+  fi
+fi
+
+srcroot=$CACHE/src/$pkg-$pkgver
+src=$srcroot/$pkg
 
 kernel_version() {
   awk -F' *= *' '/^VERSION/{v=$2} /^PATCHLEVEL/{p=$2} /^SUBLEVEL/{s=$2}
@@ -31,24 +99,24 @@ kernel_version() {
 }
 
 build_key() {
-  { cat "$fragment"; "$RUSTC" --version; bindgen --version; } | sha256sum | cut -c1-12
+  { cat "$fragment"; "$RUSTC" --version; bindgen --version 2>/dev/null || echo no-bindgen
+    basename "$(readlink -f "${libclang:-none}")"; } | sha256sum | cut -c1-12
 }
 
-if [ "${1:-}" = "--print-kdir" ]; then
+if [ "$mode" = print ]; then
   if [ ! -f "$src/Makefile" ]; then
-    say "no kernel source unpacked yet: run 'make kernel' first"; exit 1
+    say "Linux $kv: no kernel source unpacked yet: run 'make kernel KERNEL=$kv' first"; exit 1
   fi
   echo "$CACHE/build-$(kernel_version)-$(build_key)"
   exit 0
 fi
 
-[ -f "$tarball" ] || { say "$tarball missing: run scripts/deps.sh"; exit 1; }
-
 if [ ! -f "$src/Makefile" ]; then
-  say "unpacking $tarball (Debian linux-source-6.12 $pkgver) into $srcroot"
+  say "unpacking $tarball (Debian $pkg $pkgver) into $srcroot"
   rm -rf "$srcroot"; mkdir -p "$srcroot"
   tar -xJf "$tarball" -C "$srcroot"
 fi
+[ "$mode" = fetch ] && { echo "$src"; exit 0; }
 
 ver=$(kernel_version)
 kdir=$CACHE/build-$ver-$(build_key)
@@ -62,7 +130,7 @@ fi
 mk() { make -C "$src" O="$kdir" RUSTC="$RUSTC" "$@"; }
 
 mkdir -p "$kdir"
-say "configuring Linux $ver: tinyconfig + kernel/simrupt.config"
+say "configuring Linux $ver: tinyconfig + kernel/simrupt.config (libclang: ${libclang:-default})"
 mk -s tinyconfig >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$fragment" >/dev/null
 mk -s olddefconfig >/dev/null
@@ -80,13 +148,14 @@ while IFS= read -r line; do
   if [ "$got" != "$want" ]; then say "config: wanted '$want', got '$got'"; bad=1; fi
 done < "$fragment"
 if ((bad)); then
-  say "the fragment did not apply (is rustc/bindgen/libclang usable? try: make -C $src O=$kdir RUSTC=$RUSTC rustavailable)"
+  say "the fragment did not apply; the kernel's own diagnosis:"
+  mk rustavailable >&2 || true
   exit 1
 fi
 
 jobs=$(( $(nproc) + 1 ))
 log=$kdir/build.log
-say "building bzImage and modules with -j$jobs (about 4 minutes on 2 cores; full log: $log)"
+say "building Linux $ver bzImage and modules with -j$jobs (4-7 minutes on 2 cores; full log: $log)"
 start=$(date +%s)
 set +e
 mk -j"$jobs" bzImage modules 2>&1 | tee "$log" | {
