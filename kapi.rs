@@ -24,8 +24,10 @@
 //! | [`debugfs`]   | `debugfs_create_file()`, `single_open()`           | `linux/debugfs.h`, `linux/seq_file.h` |
 
 pub(crate) mod chrdev;
+pub(crate) mod compat;
 pub(crate) mod context;
 pub(crate) mod debugfs;
+pub(crate) mod helpers;
 pub(crate) mod hrtimer;
 pub(crate) mod kfifo;
 pub(crate) mod mutex;
@@ -35,39 +37,81 @@ pub(crate) mod timer_list;
 pub(crate) mod waitqueue;
 pub(crate) mod wq;
 
-/// A type that embeds a C object of type `F` in one of its fields.
+/// A type that embeds a C object wrapper of type `F` in one of its fields.
 ///
 /// C callbacks (timers, tasklets) hand back a pointer to the embedded C object;
-/// this trait turns it back into a pointer to the containing Rust object, as
-/// C's `container_of()` does. Implement it with [`impl_embeds!`].
+/// [`Embeds::container_of`] turns it back into a pointer to the containing
+/// Rust object, as C's `container_of()` does. The wrappers only ever arm a
+/// callback through [`Embeds::field_of`] of a live owner, so a callback can
+/// only fire for a field that really is inside a `Self`. Implement it with
+/// [`impl_embeds!`], which checks the field's type; each wrapper type carries
+/// an `ID`, so one owner can embed several of the same kind (as
+/// `kernel::workqueue::HasWork<T, ID>` does).
 ///
 /// # Safety
 ///
-/// `container_of` must return a pointer to the `Self` that contains the field
-/// `field` points to.
+/// `field_of(p)` must return a pointer to a field of type `F` inside `*p`, and
+/// `container_of` must be its inverse: `container_of(field_of(p)) == p`.
 pub(crate) unsafe trait Embeds<F> {
-    /// Returns the object that contains `field`.
+    /// Returns the `F` field of the `Self` at `ptr`.
     ///
     /// # Safety
     ///
-    /// `field` must point to the `F` field of a live `Self`.
+    /// `ptr` must point to a live `Self`.
+    unsafe fn field_of(ptr: *const Self) -> *const F;
+
+    /// Returns the `Self` whose `F` field is at `field`.
+    ///
+    /// # Safety
+    ///
+    /// `field` must have been returned by [`Embeds::field_of`]; the result is
+    /// valid to dereference only while that `Self` is alive.
     unsafe fn container_of(field: *const F) -> *const Self;
 }
 
-/// Implements [`Embeds`] for a field of a struct.
+/// Implements [`Embeds`] for a field of a struct; it does not compile if the field has another type.
 macro_rules! impl_embeds {
     ($owner:ty { $field:ident: $fty:ty }) => {
-        // SAFETY: `container_of!` computes the address of the `$owner` that
-        // holds `$field`, which is what `Embeds` requires.
+        // SAFETY: `field_of` only compiles if `$field` has type `$fty` (the
+        // type of the `addr_of!` expression is the field's), and
+        // `container_of` subtracts that same field's offset: they are inverses.
         unsafe impl $crate::kapi::Embeds<$fty> for $owner {
+            unsafe fn field_of(ptr: *const Self) -> *const $fty {
+                // SAFETY: The caller guarantees that `ptr` points to a live `$owner`.
+                unsafe { ::core::ptr::addr_of!((*ptr).$field) }
+            }
+
             unsafe fn container_of(field: *const $fty) -> *const Self {
-                // SAFETY: The caller guarantees `field` points into a live `$owner`.
-                unsafe { kernel::container_of!(field, $owner, $field) }
+                field
+                    .cast::<u8>()
+                    .wrapping_sub(::core::mem::offset_of!($owner, $field))
+                    .cast::<Self>()
             }
         }
     };
 }
 pub(crate) use impl_embeds;
+
+/// The C string `s` as the kernel's `const char *` (whose `char` is unsigned).
+///
+/// `CStr::as_ptr` gives `*const i8` on x86; the kernel lints ask for this form.
+pub(crate) const fn c_chars(s: &core::ffi::CStr) -> *const kernel::ffi::c_char {
+    s.to_bytes_with_nul().as_ptr()
+}
+
+/// The C string at `ptr` (C's `const char *`), borrowed.
+///
+/// # Safety
+///
+/// `ptr` must point to a NUL-terminated string that stays valid and unchanged for `'a`.
+pub(crate) unsafe fn c_str_at<'a>(ptr: *const kernel::ffi::c_char) -> &'a core::ffi::CStr {
+    // SAFETY: Per the contract, `ptr` is a valid string: `strlen` finds its
+    // NUL, and the bytes up to and including it stay valid for `'a`.
+    unsafe {
+        let len = kernel::bindings::strlen(ptr);
+        core::ffi::CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(ptr, len + 1))
+    }
+}
 
 /// A lockdep class key for a lock or wait queue this module initialises through C.
 ///

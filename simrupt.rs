@@ -62,16 +62,14 @@
 // `pin_init!` of a struct with this many fields nests its macros deeply.
 #![recursion_limit = "256"]
 
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{
     alloc::VBox,
-    bindings, c_str,
+    bindings,
     error::code::{EAGAIN, EINVAL},
     new_mutex,
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex},
-    time::Ktime,
-    uaccess::UserPtr,
     workqueue::{impl_has_work, new_work, Work, WorkItem},
 };
 
@@ -82,22 +80,22 @@ mod stats;
 
 use fastbuf::FastBuf;
 use kapi::{
-    chrdev::{self, CharDevice, DeviceSlot, File, PollTable, EPOLLIN, EPOLLRDNORM},
+    chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf, EPOLLIN, EPOLLRDNORM},
     context::{self, check_context, IrqDisabled},
     debugfs,
-    hrtimer::{HrTimer, HrTimerHandler, Restart},
+    hrtimer::{HrTimer, HrTimerHandle, HrTimerHandler, Restart},
     impl_embeds,
     kfifo::{Kfifo, KfifoIn, KfifoOut},
-    mutex::InterruptibleMutex,
+    mutex::{new_interruptible_mutex, InterruptibleMutex},
     param::{module_param, BoolParam, ChoiceParam, ParamValue, U32Param},
-    tasklet::{Tasklet, TaskletHandler},
-    timer_list::{TimerList, TimerListHandler},
-    waitqueue::WaitQueue,
+    tasklet::{Tasklet, TaskletHandle, TaskletHandler},
+    timer_list::{new_timer_list, TimerList, TimerListHandle, TimerListHandler},
+    waitqueue::{new_waitqueue, WaitQueue},
     wq::{self, OwnedQueue},
 };
 use stats::Stats;
 
-module! {
+kapi::compat::module_with_author! {
     type: SimruptModule,
     name: "simrupt",
     author: "simrupt developers",
@@ -205,7 +203,8 @@ fn period_ns() -> u64 {
 
 /// `ktime_get()` in nanoseconds (monotonic, never negative).
 fn now_ns() -> u64 {
-    Ktime::ktime_get().to_ns() as u64
+    // SAFETY: `ktime_get()` reads the monotonic clock; callable from any context.
+    (unsafe { bindings::ktime_get() }) as u64
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -247,14 +246,13 @@ struct RxOut {
 /// Always lives in an [`Arc`] (see [`Simrupt::new`]), which work items clone.
 #[pin_data]
 struct Simrupt {
-    // Top half: one of the two timers, chosen at load time.
+    // Top half: one of the two timers, chosen at load time, armed while the
+    // device is open (see `Running`).
     #[pin]
     hrtimer: HrTimer<Simrupt>,
     #[pin]
     timer: TimerList<Simrupt>,
     timer_kind: TimerKind,
-    /// Set while the device is open; the top half re-arms itself only while set.
-    running: AtomicBool,
 
     // Bottom half: one of the two, chosen at load time.
     #[pin]
@@ -300,9 +298,9 @@ struct Simrupt {
     #[pin]
     rx_wait: WaitQueue,
 
-    /// Number of open files; the first open starts the timer, the last close stops it.
+    /// Open files, and the running pipeline: the first open starts it, the last close stops it.
     #[pin]
-    open_count: Mutex<u32>,
+    open_count: Mutex<Opened>,
 
     /// Counters and histograms, in their own allocation (see [`Stats::new_boxed`]).
     stats: KBox<Stats>,
@@ -311,6 +309,27 @@ struct Simrupt {
 impl_embeds!(Simrupt { hrtimer: HrTimer<Simrupt> });
 impl_embeds!(Simrupt { timer: TimerList<Simrupt> });
 impl_embeds!(Simrupt { tasklet: Tasklet<Simrupt> });
+
+/// What `open_count` guards: the number of open files, and the pipeline while any is open.
+struct Opened {
+    count: u32,
+    running: Option<Running>,
+}
+
+/// The pipeline's running stages, from the first open to the last close.
+///
+/// Each handle holds an `Arc<Simrupt>` and stops its stage when dropped, and
+/// fields drop in order: first the top half (the timer is cancelled, waiting
+/// for a running callback), then the bottom half that it schedules (the
+/// tasklet is killed). [`Simrupt::stop`] then flushes the work items.
+struct Running {
+    // The top half: one of the two timers, armed.
+    _hrtimer: Option<HrTimerHandle<Simrupt, 0>>,
+    _timer_list: Option<TimerListHandle<Simrupt, 0>>,
+    // The bottom half, if it is the tasklet (BH work needs no handle: each
+    // queued run holds an `Arc` itself).
+    _tasklet: Option<TaskletHandle<Simrupt, 0>>,
+}
 
 impl_has_work! {
     impl HasWork<Self, 0> for Simrupt { self.work }
@@ -366,14 +385,13 @@ impl Simrupt {
         let (rx_times, times_in, times_out) =
             init_stage("rx_times", Kfifo::alloc_vmalloc(2 * RX_FIFO_SIZE))?;
         let fast_buf = init_stage("fast_buf", new_fast_buf())?;
-        let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c_str!("simruptd")))?;
+        let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c"simruptd"))?;
         let stats = init_stage("stats", Stats::new_boxed())?;
         let simrupt = Arc::pin_init(
             pin_init!(Self {
                 hrtimer <- HrTimer::new(),
-                timer <- TimerList::new(),
+                timer <- new_timer_list!(c"simrupt::timer"),
                 timer_kind,
-                running: AtomicBool::new(false),
                 tasklet <- Tasklet::new(),
                 bh_work <- new_work!("Simrupt::bh_work"),
                 bottom_half,
@@ -398,12 +416,15 @@ impl Simrupt {
                     },
                     "simrupt::rx_out_lock"
                 ),
-                read_lock <- InterruptibleMutex::new(
-                    c_str!("simrupt::read_lock"),
-                    kapi::static_lock_class!()
+                read_lock <- new_interruptible_mutex!(c"simrupt::read_lock"),
+                rx_wait <- new_waitqueue!(c"simrupt::rx_wait"),
+                open_count <- new_mutex!(
+                    Opened {
+                        count: 0,
+                        running: None
+                    },
+                    "simrupt::open_count"
                 ),
-                rx_wait <- WaitQueue::new(c_str!("simrupt::rx_wait"), kapi::static_lock_class!()),
-                open_count <- new_mutex!(0, "simrupt::open_count"),
                 stats,
             }),
             GFP_KERNEL,
@@ -411,49 +432,42 @@ impl Simrupt {
         init_stage("device state", simrupt)
     }
 
-    /// A new reference to `self`, for queueing work items (they hold one while queued).
-    fn arc(&self) -> Arc<Self> {
-        // SAFETY: A `Simrupt` is only ever created inside an `Arc` (`new`), and
-        // the module holds a reference until every timer, bottom half and work
-        // item has stopped, so the count is non-zero while `self` is borrowed.
-        unsafe { ArcBorrow::from_raw(self) }.into()
-    }
-
     // --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
 
     /// The top half: produce `burst` bytes and schedule the bottom half.
     ///
     /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
-    fn timer_handler(&self) {
+    fn timer_handler(this: ArcBorrow<'_, Self>) {
         let cpu = context::cpu();
         trace!("[CPU#{}] enter timer_handler\n", cpu);
         // A timer_list callback runs in softirq context with interrupts
         // enabled; disable them, as the C original does, to act like an IRQ.
-        let _irqs_off = (self.timer_kind == TimerKind::TimerList).then(IrqDisabled::new);
+        let _irqs_off = (this.timer_kind == TimerKind::TimerList).then(IrqDisabled::new);
         check_context!(
             context::irqs_disabled(),
             "timer_handler must run with interrupts disabled"
         );
-        if self.timer_kind == TimerKind::HrTimer {
+        if this.timer_kind == TimerKind::HrTimer {
             check_context!(
                 context::in_hardirq(),
                 "timer_handler (hrtimer) must run in hard-IRQ context"
             );
         }
-        self.stats.top_half_cpu.inc(cpu);
+        this.stats.top_half_cpu.inc(cpu);
         let start = now_ns();
-        self.process_data(cpu, start);
+        Self::process_data(this, cpu, start);
         let spent = now_ns().saturating_sub(start);
-        self.stats.top_half_ns.record(spent);
+        this.stats.top_half_ns.record(spent);
         trace!("[CPU#{}] timer_handler in_irq: {} ns\n", cpu, spent);
     }
 
     /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
-    fn process_data(&self, cpu: u32, now: u64) {
+    fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
+        let s = &*this;
         trace!("[CPU#{}] produce data\n", cpu);
         let burst = BURST.get();
-        let mut data = self.simrupt_data.load(Ordering::Relaxed);
-        self.stats
+        let mut data = s.simrupt_data.load(Ordering::Relaxed);
+        s.stats
             .produced
             .fetch_add(u64::from(burst), Ordering::Relaxed);
         for _ in 0..burst {
@@ -462,26 +476,24 @@ impl Simrupt {
                 data,
                 produced_ns: now,
             };
-            if self.fast_buf_put(sample).is_err() {
+            if s.fast_buf_put(sample).is_err() {
                 // Full: the byte is dropped and counted; the work item reports
                 // it, because the top half must not spend its time in printk.
-                self.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .dropped_unreported
-                    .fetch_add(1, Ordering::Relaxed);
+                s.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
+                s.stats.dropped_unreported.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.simrupt_data.store(data, Ordering::Relaxed);
-        Stats::mark_pending(&self.stats.bottom_half_pending_since, now);
-        match self.bottom_half {
+        s.simrupt_data.store(data, Ordering::Relaxed);
+        Stats::mark_pending(&s.stats.bottom_half_pending_since, now);
+        match s.bottom_half {
             BottomHalfKind::Tasklet => {
                 trace!("[CPU#{}] scheduling tasklet\n", cpu);
-                self.tasklet.schedule();
+                s.tasklet.schedule();
             }
             BottomHalfKind::BhWorkqueue => {
                 trace!("[CPU#{}] scheduling bh work\n", cpu);
                 // Already queued: the pending run will handle this byte too.
-                let _ = wq::system_bh().enqueue::<Arc<Self>, 1>(self.arc());
+                let _ = wq::system_bh().enqueue::<Arc<Self>, 1>(this.into());
             }
         }
     }
@@ -499,20 +511,20 @@ impl Simrupt {
     /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
     ///
     /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
-    fn simrupt_tasklet_func(&self) {
+    fn simrupt_tasklet_func(this: ArcBorrow<'_, Self>) {
         check_context!(
             context::in_serving_softirq(),
             "the bottom half must run in softirq context"
         );
         let cpu = context::cpu();
         let start = now_ns();
-        let s = &self.stats;
+        let s = &this.stats;
         Stats::record_wait(&s.bottom_half_pending_since, &s.top_to_bottom_ns, start);
         s.bottom_half_runs.fetch_add(1, Ordering::Relaxed);
         s.bottom_half_cpu.inc(cpu);
         Stats::mark_pending(&s.work_pending_since, start);
         // Already queued: the pending run will drain this byte too.
-        let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
+        let _ = this.workqueue.enqueue::<Arc<Self>, 0>(this.into());
         trace!(
             "[CPU#{}] simrupt_tasklet_func in_softirq: {} ns\n",
             cpu,
@@ -525,38 +537,42 @@ impl Simrupt {
     /// Moves every byte from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
     ///
     /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
-    fn simrupt_work_func(&self) {
+    fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
+        let s = &*this;
         let cpu = context::cpu();
         trace!("[CPU#{}] simrupt_work_func\n", cpu);
         check_context!(
             context::in_task() && context::preemptible(),
             "simrupt_work_func must run in preemptible process context"
         );
-        let s = &self.stats;
-        Stats::record_wait(&s.work_pending_since, &s.bottom_to_work_ns, now_ns());
-        s.work_runs.fetch_add(1, Ordering::Relaxed);
-        s.work_cpu.inc(cpu);
+        Stats::record_wait(
+            &s.stats.work_pending_since,
+            &s.stats.bottom_to_work_ns,
+            now_ns(),
+        );
+        s.stats.work_runs.fetch_add(1, Ordering::Relaxed);
+        s.stats.work_cpu.inc(cpu);
         // At most one ring's worth per run: if the top half refills
         // `fast_buf` faster than this drains it, an unbounded loop would never
         // return. Instead the work queues itself again and returns.
         let mut moved = 0;
         while moved < FAST_BUF_SIZE {
             let sample = {
-                let mut consumer = self.consumer_lock.lock();
-                self.fast_buf_get(&mut consumer)
+                let mut consumer = s.consumer_lock.lock();
+                s.fast_buf_get(&mut consumer)
             };
             let Some(sample) = sample else { break };
-            let mut writer = self.producer_lock.lock();
-            self.produce_data(&mut writer, sample);
+            let mut writer = s.producer_lock.lock();
+            s.produce_data(&mut writer, sample);
             moved += 1;
         }
         if moved == 0 {
-            s.work_runs_empty.fetch_add(1, Ordering::Relaxed);
+            s.stats.work_runs_empty.fetch_add(1, Ordering::Relaxed);
         }
-        self.report_losses(false);
-        self.rx_wait.wake_up_interruptible();
-        if moved == FAST_BUF_SIZE && !self.fast_buf.is_empty() {
-            let _ = self.workqueue.enqueue::<Arc<Self>, 0>(self.arc());
+        s.report_losses(false);
+        s.rx_wait.wake_up_interruptible();
+        if moved == FAST_BUF_SIZE && !s.fast_buf.is_empty() {
+            let _ = s.workqueue.enqueue::<Arc<Self>, 0>(this.into());
         }
     }
 
@@ -635,11 +651,16 @@ impl Simrupt {
 
     // --- Start and stop: process context, under `open_count`.
 
-    fn start(&self) {
-        self.running.store(true, Ordering::Release);
-        match self.timer_kind {
-            TimerKind::HrTimer => self.hrtimer.start(period_ns()),
-            TimerKind::TimerList => self.timer.start(DELAY.get()),
+    /// Starts the pipeline: enables the bottom half, then arms the top half.
+    fn start(this: ArcBorrow<'_, Self>) -> Running {
+        // The bottom half first, so that the first tick can schedule it.
+        let bottom_half =
+            (this.bottom_half == BottomHalfKind::Tasklet).then(|| Tasklet::enable(this.into()));
+        let hr = this.timer_kind == TimerKind::HrTimer;
+        Running {
+            _hrtimer: hr.then(|| HrTimer::start(this.into(), period_ns())),
+            _timer_list: (!hr).then(|| TimerList::start(this.into(), DELAY.get())),
+            _tasklet: bottom_half,
         }
     }
 
@@ -647,13 +668,11 @@ impl Simrupt {
     ///
     /// On return no timer, bottom half or work item is pending or running,
     /// and `fast_buf` is empty (the work item drained it into `rx_fifo`).
-    fn stop(&self) {
-        self.running.store(false, Ordering::Release);
-        // 1. No more top halves: blocks until a running callback returns.
-        self.hrtimer.cancel();
-        self.timer.cancel();
-        // 2. No more bottom halves.
-        self.tasklet.kill();
+    fn stop(&self, running: Option<Running>) {
+        // 1. No more top halves: dropping the timer's handle cancels it,
+        //    waiting for a running callback. 2. No more bottom halves: then
+        //    the tasklet's handle kills it; BH work is flushed.
+        drop(running);
         wq::flush_work(&self.bh_work);
         // 3. No more work. A run may have queued itself again (it drains at
         //    most one ring's worth per run), so flush until it stays idle.
@@ -674,33 +693,31 @@ impl Simrupt {
     }
 }
 
+// The top half re-arms itself until `stop` drops its handle, which cancels
+// the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
-    fn on_hrtimer(&self) -> Restart {
-        self.timer_handler();
-        if self.running.load(Ordering::Acquire) {
-            Restart::AfterNs(period_ns())
-        } else {
-            Restart::No
-        }
+    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+        Self::timer_handler(this);
+        Restart::AfterNs(period_ns())
     }
 
-    fn on_hrtimer_overrun(&self, missed: u64) {
-        self.stats
+    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
+        this.stats
             .timer_overruns
             .fetch_add(missed, Ordering::Relaxed);
     }
 }
 
 impl TimerListHandler for Simrupt {
-    fn on_timer_list(&self) -> Option<u32> {
-        self.timer_handler();
-        self.running.load(Ordering::Acquire).then(|| DELAY.get())
+    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+        Self::timer_handler(this);
+        Some(DELAY.get())
     }
 }
 
 impl TaskletHandler for Simrupt {
-    fn on_tasklet(&self) {
-        self.simrupt_tasklet_func();
+    fn on_tasklet(this: ArcBorrow<'_, Self>) {
+        Self::simrupt_tasklet_func(this);
     }
 }
 
@@ -709,7 +726,7 @@ impl WorkItem<1> for Simrupt {
 
     /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
     fn run(this: Arc<Simrupt>) {
-        this.simrupt_tasklet_func();
+        Self::simrupt_tasklet_func(this.as_arc_borrow());
     }
 }
 
@@ -717,7 +734,7 @@ impl WorkItem<0> for Simrupt {
     type Pointer = Arc<Simrupt>;
 
     fn run(this: Arc<Simrupt>) {
-        this.simrupt_work_func();
+        Self::simrupt_work_func(this.as_arc_borrow());
     }
 }
 
@@ -730,28 +747,29 @@ impl CharDevice for Simrupt {
         &DEVICE
     }
 
-    fn open(&self, _file: &File) -> Result {
-        let mut count = self.open_count.lock();
-        *count += 1;
-        if *count == 1 {
-            self.start();
+    fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
+        let mut opened = this.open_count.lock();
+        opened.count += 1;
+        if opened.count == 1 {
+            opened.running = Some(Self::start(this));
         }
         // The C original's words, typo included, so LKMPG transcripts match.
-        pr_info!("openm current cnt: {}\n", *count);
+        pr_info!("openm current cnt: {}\n", opened.count);
         Ok(())
     }
 
     fn release(&self, _file: &File) {
-        let mut count = self.open_count.lock();
-        *count -= 1;
-        if *count == 0 {
-            self.stop();
+        let mut opened = self.open_count.lock();
+        opened.count -= 1;
+        if opened.count == 0 {
+            let running = opened.running.take();
+            self.stop(running);
         }
-        pr_info!("release, current cnt: {}\n", *count);
+        pr_info!("release, current cnt: {}\n", opened.count);
     }
 
     /// Blocks until `rx_fifo` has data, then copies up to `len` bytes of it to `buf`.
-    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize> {
+    fn read(&self, file: &File, buf: UserBuf, len: usize) -> Result<usize> {
         if len == 0 {
             return Ok(0);
         }
@@ -810,12 +828,12 @@ impl kernel::Module for SimruptModule {
         let simrupt = Simrupt::new()?;
         let chrdev = init_stage(
             "/dev/simrupt",
-            chrdev::Registration::new(c_str!("simrupt"), simrupt.clone(), module),
+            chrdev::Registration::new(c"simrupt", simrupt.clone(), module),
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
-        let mut dir = debugfs::Dir::new(c_str!("simrupt"));
-        dir.file::<Simrupt, 0>(c_str!("stats"), 0o644, &simrupt, module);
-        dir.file::<Simrupt, 1>(c_str!("latency"), 0o644, &simrupt, module);
+        let mut dir = debugfs::Dir::new(c"simrupt");
+        dir.file::<Simrupt, 0>(c"stats", 0o644, simrupt.clone(), module);
+        dir.file::<Simrupt, 1>(c"latency", 0o644, simrupt.clone(), module);
         Ok(Self {
             _debugfs: dir,
             _chrdev: chrdev,
@@ -830,7 +848,8 @@ impl Drop for SimruptModule {
         // already stopped; stopping again makes sure no work item still holds
         // a reference. Then the fields drop: the device node goes, and the last
         // `Arc` frees timers, tasklet, workqueue (destroyed) and buffers.
-        self.simrupt.stop();
+        let running = self.simrupt.open_count.lock().running.take();
+        self.simrupt.stop(running);
         let s = &self.simrupt.stats;
         pr_info!(
             "unloading: produced {} delivered {} dropped {} overwritten {} queued {} (fast_buf {}/{}, rx_fifo {}/{})\n",

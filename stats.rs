@@ -73,7 +73,7 @@ impl Stats {
     /// largest slab size.
     pub(crate) fn new_boxed() -> Result<KBox<Self>> {
         KBox::init(
-            kernel::init!(Self {
+            init!(Self {
                 produced: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
                 dropped_fast_buf: AtomicU64::new(0),

@@ -11,10 +11,31 @@
 //! unloaded while a file is open: `file_operations.owner` is this module, so
 //! each open file holds a module reference, and `rmmod` answers "in use".
 
-use crate::kapi::waitqueue::WaitQueue;
+use crate::kapi::{helpers, waitqueue::WaitQueue};
+use core::ffi::CStr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::ffi::{c_char, c_int};
-use kernel::{bindings, error::from_err_ptr, prelude::*, sync::Arc, uaccess::UserPtr, ThisModule};
+use kernel::ffi::{c_char, c_int, c_void};
+use kernel::{
+    bindings,
+    error::code::EBUSY,
+    error::from_err_ptr,
+    prelude::*,
+    sync::{Arc, ArcBorrow},
+    ThisModule,
+};
+
+/// A user-space address handed to `read()` (C's `char __user *`).
+///
+/// Only `copy_to_user()` and friends may use it; they check it.
+#[derive(Clone, Copy)]
+pub(crate) struct UserBuf(*mut c_void);
+
+impl UserBuf {
+    /// The `__user` pointer, for the C functions that check and use it.
+    pub(crate) fn as_ptr(self) -> *mut c_void {
+        self.0
+    }
+}
 
 /// An open file of the device, as the file operations see it.
 #[repr(transparent)]
@@ -61,12 +82,12 @@ pub(crate) const EPOLLRDNORM: u32 = 0x0040;
 pub(crate) trait CharDevice: Send + Sync + Sized + 'static {
     /// Where the registered device is published for the C callbacks.
     fn slot() -> &'static DeviceSlot<Self>;
-    /// `open()`.
-    fn open(&self, file: &File) -> Result;
+    /// `open()`; `this` may be cloned into an `Arc` that outlives the call.
+    fn open(this: ArcBorrow<'_, Self>, file: &File) -> Result;
     /// The last `close()` of an open file.
     fn release(&self, file: &File);
     /// `read()`: copy at most `len` bytes to user memory at `buf`.
-    fn read(&self, file: &File, buf: UserPtr, len: usize) -> Result<usize>;
+    fn read(&self, file: &File, buf: UserBuf, len: usize) -> Result<usize>;
     /// `poll()`/`select()`/`epoll`: register on wait queues, return the ready mask.
     fn poll(&self, file: &File, table: &PollTable) -> u32;
 }
@@ -87,10 +108,10 @@ impl<T: CharDevice> DeviceSlot<T> {
     /// Only callable from a file operation of the registered device: the slot
     /// is set before the device is registered and cleared after it is gone,
     /// and open files pin the module (see the module docs).
-    unsafe fn get<'a>(&self) -> &'a T {
-        // SAFETY: Per the contract, the pointer is set and the `Arc` it came
-        // from (held by `Registration`) outlives the call.
-        unsafe { &*self.0.load(Ordering::Acquire) }
+    unsafe fn get<'a>(&self) -> ArcBorrow<'a, T> {
+        // SAFETY: Per the contract, the pointer is set; it came from
+        // `Arc::as_ptr` of the `Arc` that `Registration` holds, which outlives the call.
+        unsafe { ArcBorrow::from_raw(self.0.load(Ordering::Acquire)) }
     }
 }
 
@@ -112,7 +133,7 @@ unsafe extern "C" fn open_cb<T: CharDevice>(
     }
     // SAFETY: Called as a file operation of the registered device; `filp` is valid.
     let (dev, file) = unsafe { (T::slot().get(), File::from_raw(filp)) };
-    match dev.open(file) {
+    match T::open(dev, file) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -150,7 +171,7 @@ unsafe extern "C" fn read_cb<T: CharDevice>(
     let (dev, file) = unsafe { (T::slot().get(), File::from_raw(filp)) };
     // An error becomes a *negative* errno: the C original returned it through
     // an `unsigned int` and handed user space a 4 GB "successful" read.
-    match dev.read(file, buf as UserPtr, len) {
+    match dev.read(file, UserBuf(buf.cast()), len) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }
@@ -199,7 +220,7 @@ impl<T: CharDevice> Registration<T> {
         fops.poll = Some(poll_cb::<T>);
         let fops = KBox::new(fops, GFP_KERNEL)?;
 
-        let published = Published::new(dev);
+        let published = Published::new(dev)?;
         let region = ChrdevRegion::new(name, &fops)?;
         let class = Class::new(name)?;
         let node = DeviceNode::new(&class, region.devt(), name)?;
@@ -230,11 +251,19 @@ struct Published<T: CharDevice> {
 }
 
 impl<T: CharDevice> Published<T> {
-    fn new(dev: Arc<T>) -> Self {
+    /// Publishes `dev`; `EBUSY` if the slot already holds a device (one
+    /// registration per slot, or dropping one would unpublish the other).
+    fn new(dev: Arc<T>) -> Result<Self> {
         T::slot()
             .0
-            .store(core::ptr::from_ref::<T>(&dev).cast_mut(), Ordering::Release);
-        Self { _dev: dev }
+            .compare_exchange(
+                core::ptr::null_mut(),
+                core::ptr::from_ref::<T>(&dev).cast_mut(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map_err(|_| EBUSY)?;
+        Ok(Self { _dev: dev })
     }
 }
 
@@ -254,7 +283,8 @@ impl ChrdevRegion {
     fn new(name: &'static CStr, fops: &KBox<bindings::file_operations>) -> Result<Self> {
         // SAFETY: `name` is `'static`; `fops` lives in the `Registration`,
         // which unregisters this region before freeing it.
-        let ret = unsafe { bindings::__register_chrdev(0, 0, 1, name.as_char_ptr(), &**fops) };
+        let ret =
+            unsafe { bindings::__register_chrdev(0, 0, 1, crate::kapi::c_chars(name), &**fops) };
         kernel::error::to_result(ret)?;
         Ok(Self {
             major: ret as u32,
@@ -264,14 +294,15 @@ impl ChrdevRegion {
 
     /// C's `MKDEV(major, 0)`.
     fn devt(&self) -> bindings::dev_t {
-        self.major << 20
+        // SAFETY: `MKDEV()` is arithmetic on two integers.
+        unsafe { helpers::simrupt_mkdev(self.major, 0) }
     }
 }
 
 impl Drop for ChrdevRegion {
     fn drop(&mut self) {
         // SAFETY: The region was registered by `new` with these arguments.
-        unsafe { bindings::__unregister_chrdev(self.major, 0, 1, self.name.as_char_ptr()) };
+        unsafe { bindings::__unregister_chrdev(self.major, 0, 1, crate::kapi::c_chars(self.name)) };
     }
 }
 
@@ -281,7 +312,7 @@ struct Class(*mut bindings::class);
 impl Class {
     fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is `'static`, as the class keeps the pointer.
-        let class = from_err_ptr(unsafe { bindings::class_create(name.as_char_ptr()) })?;
+        let class = from_err_ptr(unsafe { bindings::class_create(crate::kapi::c_chars(name)) })?;
         Ok(Self(class))
     }
 }
@@ -309,8 +340,8 @@ impl DeviceNode {
                 core::ptr::null_mut(),
                 devt,
                 core::ptr::null_mut(),
-                kernel::c_str!("%s").as_char_ptr(),
-                name.as_char_ptr(),
+                crate::kapi::c_chars(c"%s"),
+                crate::kapi::c_chars(name),
             )
         })?;
         Ok(Self {

@@ -5,19 +5,9 @@
 //! C: `linux/preempt.h`, `linux/irqflags.h`, `linux/smp.h`. These are macros
 //! in C, so `helpers.c` wraps each one in a function Rust can call.
 
-use kernel::ffi::{c_char, c_int, c_ulong};
-
-extern "C" {
-    fn simrupt_smp_processor_id() -> c_int;
-    fn simrupt_in_hardirq() -> bool;
-    fn simrupt_in_serving_softirq() -> bool;
-    fn simrupt_in_task() -> bool;
-    fn simrupt_irqs_disabled() -> bool;
-    fn simrupt_preemptible() -> bool;
-    fn simrupt_local_irq_save() -> c_ulong;
-    fn simrupt_local_irq_restore(flags: c_ulong);
-    fn simrupt_warn(what: *const c_char);
-}
+use super::helpers::*;
+use core::ffi::CStr;
+use kernel::ffi::c_ulong;
 
 /// The number of the CPU this code runs on (C's `raw_smp_processor_id()`).
 ///
@@ -67,9 +57,9 @@ pub(crate) fn preemptible() -> bool {
 }
 
 /// Prints a `WARNING:` with a backtrace (C's `WARN(1, ...)`); see [`check_context!`].
-pub(crate) fn warn(what: &kernel::str::CStr) {
+pub(crate) fn warn(what: &CStr) {
     // SAFETY: `what` is a valid NUL-terminated string for the duration of the call.
-    unsafe { simrupt_warn(what.as_char_ptr()) }
+    unsafe { simrupt_warn(crate::kapi::c_chars(what)) }
 }
 
 /// Interrupts are disabled on this CPU for as long as this guard lives.
@@ -111,7 +101,13 @@ macro_rules! check_context {
     ($ok:expr, $what:literal) => {{
         static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
         if !$ok && !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
-            $crate::kapi::context::warn(kernel::c_str!($what));
+            // Built at compile time: a NUL inside `$what` fails the build.
+            const WHAT: &::core::ffi::CStr =
+                match ::core::ffi::CStr::from_bytes_with_nul(concat!($what, "\0").as_bytes()) {
+                    Ok(s) => s,
+                    Err(_) => panic!("check_context!: the message contains a NUL"),
+                };
+            $crate::kapi::context::warn(WHAT);
         }
     }};
 }

@@ -2,43 +2,33 @@
 
 //! Text files in debugfs (`/sys/kernel/debug/<dir>/<file>`), backed by `seq_file`.
 //!
-//! C: `linux/debugfs.h`, `linux/seq_file.h`. 6.12's bindings have `seq_file`
-//! but not the debugfs functions, so they are declared here from
-//! `include/linux/debugfs.h`. As the kernel's debugfs rules ask, a failure to
-//! create a file is not an error for the module: it just has no such file.
+//! C: `linux/debugfs.h`, `linux/seq_file.h`. The debugfs functions are
+//! reached through `helpers.c` (6.12's bindings lack them, and 7.3 made
+//! `debugfs_create_file()` a macro). As the kernel's debugfs rules ask, a
+//! failure to create a file is not an error for the module: it just has no
+//! such file.
+//!
+//! Upstream: Linux 7.3 has `kernel::debugfs`, whose files are typed values
+//! (`File<T>`) with fixed modes (0400/0600/0200) and `Display`-based output;
+//! simrupt needs a free-form text file that is readable by all and resettable
+//! by root (0644), so it keeps this small `seq_file` wrapper.
 //!
 //! Each file's `show` runs in process context on `read()`, through
-//! `single_open()`; `seq_file` handles partial reads and seeking. Removal
-//! (`Drop`) waits for `show`/`write` calls in progress, and an open file holds
-//! a module reference (`owner`), so the data outlives every call.
+//! `single_open()`; `seq_file` handles partial reads and seeking. Each file
+//! holds an `Arc` of its data, released only after removal (`Drop`), which
+//! waits for `show`/`write` calls in progress, so the data outlives every call.
 
+use super::helpers;
+use core::ffi::CStr;
 use core::fmt;
 use kernel::ffi::{c_char, c_int, c_void};
-use kernel::{bindings, prelude::*, uaccess::UserSlice};
-
-/// `struct dentry`, only ever handled by pointer here.
-#[repr(C)]
-struct Dentry {
-    _opaque: [u8; 0],
-}
-
-extern "C" {
-    fn debugfs_create_dir(name: *const c_char, parent: *mut Dentry) -> *mut Dentry;
-    fn debugfs_create_file(
-        name: *const c_char,
-        mode: bindings::umode_t,
-        parent: *mut Dentry,
-        data: *mut c_void,
-        fops: *const bindings::file_operations,
-    ) -> *mut Dentry;
-    fn debugfs_remove(dentry: *mut Dentry);
-}
+use kernel::{bindings, prelude::*, sync::Arc, uaccess::UserSlice};
 
 /// What a debugfs text file shows, and what writing to it does.
 ///
 /// `ID` tells apart several files backed by the same type (as in
 /// `kernel::workqueue::WorkItem<ID>`).
-pub(crate) trait DebugFile<const ID: u64>: Sync + 'static {
+pub(crate) trait DebugFile<const ID: u64>: Send + Sync + 'static {
     /// Writes the whole file's text (called on `read()`, process context).
     fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result;
     /// Handles a write of `text` (at most 64 bytes); `EINVAL` if not understood.
@@ -67,7 +57,7 @@ impl fmt::Write for SeqWriter<'_> {
 /// # Safety
 ///
 /// Only `seq_read` calls this, for a file opened by [`open_cb`], whose
-/// `private` is a `&'static T`.
+/// `private` is the data of a live [`Dir::file`] entry.
 unsafe extern "C" fn show_cb<T: DebugFile<ID>, const ID: u64>(
     seq: *mut bindings::seq_file,
     _v: *mut c_void,
@@ -108,7 +98,7 @@ unsafe extern "C" fn write_cb<T: DebugFile<ID>, const ID: u64>(
 ) -> isize {
     let mut text = [0u8; 64];
     let n = len.min(text.len());
-    let mut reader = UserSlice::new(buf as usize, n).reader();
+    let mut reader = UserSlice::new(super::compat::user_ptr(buf.cast_mut().cast()), n).reader();
     if let Err(e) = reader.read_slice(&mut text[..n]) {
         return e.to_errno() as isize;
     }
@@ -125,10 +115,47 @@ unsafe extern "C" fn write_cb<T: DebugFile<ID>, const ID: u64>(
     }
 }
 
-/// A debugfs directory; removing it (on drop) removes its files.
+/// A debugfs directory; removing it (on drop) removes its files, then releases their data.
+///
+/// # Invariants
+///
+/// Every file created in `dentry` has its `file_operations` and a reference
+/// to its data in `files`, which are released only after `dentry` is removed.
 pub(crate) struct Dir {
-    dentry: *mut Dentry,
-    fops: KVec<KBox<bindings::file_operations>>,
+    /// The directory's `struct dentry`.
+    dentry: *mut c_void,
+    files: KVec<FileEntry>,
+}
+
+/// What one file needs to outlive it: its operations, and its data.
+///
+/// # Invariants
+///
+/// `data` came from `Arc::<T>::into_raw` for the `T` that `release` is
+/// instantiated with, and only this entry gives it back (on drop).
+struct FileEntry {
+    _fops: KBox<bindings::file_operations>,
+    data: *const c_void,
+    release: unsafe fn(*const c_void),
+}
+
+impl Drop for FileEntry {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `release` matches `data`, which is
+        // given back only here.
+        unsafe { (self.release)(self.data) };
+    }
+}
+
+/// Gives back the `Arc<T>` that [`Dir::file`] turned into a raw pointer.
+///
+/// # Safety
+///
+/// `data` must come from `Arc::<T>::into_raw`, and be released only once.
+unsafe fn release_arc<T>(data: *const c_void) {
+    // SAFETY: Per the contract, this is the pointer of an `Arc<T>` whose
+    // reference the caller owns.
+    drop(unsafe { Arc::<T>::from_raw(data.cast()) });
 }
 
 // SAFETY: The dentry is only used to add files and to remove it, which any
@@ -141,21 +168,22 @@ impl Dir {
     /// Creates `/sys/kernel/debug/<name>/`; on failure the directory just is not there.
     pub(crate) fn new(name: &'static CStr) -> Self {
         // SAFETY: `name` is a valid string; a null parent means the debugfs root.
-        let dentry = unsafe { debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+        let dentry = unsafe { helpers::simrupt_debugfs_create_dir(crate::kapi::c_chars(name)) };
+        // INVARIANT: No file yet.
         Self {
             dentry,
-            fops: KVec::new(),
+            files: KVec::new(),
         }
     }
 
     /// Adds the file `name`, mode `mode`, showing `data`, owned by `module`.
     ///
-    /// `data` must outlive the directory: the caller drops the `Dir` first.
+    /// The directory keeps a reference to `data` until it is removed.
     pub(crate) fn file<T: DebugFile<ID>, const ID: u64>(
         &mut self,
         name: &'static CStr,
         mode: u16,
-        data: &T,
+        data: Arc<T>,
         module: &'static ThisModule,
     ) {
         // SAFETY: All-zero is a valid `file_operations`: every callback `None`.
@@ -170,20 +198,28 @@ impl Dir {
             return;
         };
         let fops_ptr: *const bindings::file_operations = &*fops;
-        // Keep the `file_operations` before any file can point at it.
-        if self.fops.push(fops, GFP_KERNEL).is_err() {
-            return;
+        let data = Arc::into_raw(data).cast::<c_void>();
+        // INVARIANT: `data` comes from `Arc::<T>::into_raw`, paired with `release_arc::<T>`.
+        let entry = FileEntry {
+            _fops: fops,
+            data,
+            release: release_arc::<T>,
+        };
+        // Keep the `file_operations` and the data before any file can point at them.
+        if self.files.push(entry, GFP_KERNEL).is_err() {
+            return; // The entry was dropped, giving its data back: no file.
         }
+        // INVARIANT: The entry is in `self.files` before the file exists.
         // SAFETY: The parent is this directory (or an error pointer, which
-        // debugfs turns into a no-op); `fops_ptr` lives in `self.fops` until
-        // the directory is removed; `data` outlives the directory.
+        // debugfs turns into a no-op); `fops_ptr` and `data` live in
+        // `self.files` until the directory is removed.
         unsafe {
-            debugfs_create_file(
-                name.as_char_ptr(),
+            helpers::simrupt_debugfs_create_file(
+                crate::kapi::c_chars(name),
                 mode,
                 self.dentry,
-                core::ptr::from_ref(data).cast_mut().cast(),
-                fops_ptr,
+                data.cast_mut(),
+                fops_ptr.cast(),
             )
         };
     }
@@ -194,6 +230,8 @@ impl Drop for Dir {
         // SAFETY: `dentry` came from `debugfs_create_dir` (error pointers are
         // accepted). This waits for every `show`/`write` in progress, after
         // which no file operation can reach `data` or `fops`.
-        unsafe { debugfs_remove(self.dentry) };
+        unsafe { helpers::simrupt_debugfs_remove(self.dentry) };
+        // Then `files` drops: each entry gives its data back, after its file
+        // is gone (type invariant).
     }
 }

@@ -3,150 +3,133 @@
 //! The kernel's FIFO, `kfifo`, as `rx_fifo` (bytes) and `rx_times` (timestamps) use it.
 //!
 //! C: `linux/kfifo.h`, `lib/kfifo.c`. The `kfifo_*()` API is made of macros
-//! over a few exported functions (`__kfifo_alloc()`, `__kfifo_in()`,
-//! `__kfifo_to_user()`, ...) and `struct __kfifo`. 6.12's bindings include
-//! neither, so this file declares them, copied from `include/linux/kfifo.h`.
+//! over `struct __kfifo` and a few exported functions. Rust reaches it only
+//! through `helpers.c` (`simrupt_kfifo_*`), which the C compiler checks
+//! against the real header; this file never mirrors the structure's layout.
+//! Upstream Rust (Linux 7.3 included) has no kfifo wrapper.
 //!
 //! A kfifo is safe without a lock between *one* writer and *one* reader: the
 //! writer only moves `in`, the reader only moves `out`, and `lib/kfifo.c`
 //! orders the data copy before the index update with `smp_wmb()`. The two
 //! roles are tokens here, [`KfifoIn`] and [`KfifoOut`]: exactly one of each
-//! exists per [`Kfifo`], and every operation takes `&mut` of its token, so the
-//! lock that owns the token (simrupt's `producer_lock` and `rx_out_lock`) is
-//! what makes each role single.
+//! exists per [`Kfifo`], each is tied to its own fifo, and every operation
+//! takes `&mut` of its token, so the lock that owns the token (simrupt's
+//! `producer_lock` and `rx_out_lock`) is what makes each role single.
 
-use core::cell::UnsafeCell;
+use super::helpers::{self, RawKfifo};
 use core::marker::PhantomData;
 use core::mem::{size_of, MaybeUninit};
-use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
-use kernel::{alloc::VVec, bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
-
-/// `struct __kfifo` from `include/linux/kfifo.h`.
-#[repr(C)]
-struct RawKfifo {
-    in_: c_uint,
-    out: c_uint,
-    mask: c_uint,
-    esize: c_uint,
-    data: *mut c_void,
-}
-
-extern "C" {
-    fn __kfifo_alloc(
-        fifo: *mut RawKfifo,
-        size: c_uint,
-        esize: usize,
-        gfp: bindings::gfp_t,
-    ) -> c_int;
-    fn __kfifo_free(fifo: *mut RawKfifo);
-    fn __kfifo_init(fifo: *mut RawKfifo, buffer: *mut c_void, size: c_uint, esize: usize) -> c_int;
-    fn __kfifo_in(fifo: *mut RawKfifo, buf: *const c_void, len: c_uint) -> c_uint;
-    fn __kfifo_out(fifo: *mut RawKfifo, buf: *mut c_void, len: c_uint) -> c_uint;
-    fn __kfifo_to_user(
-        fifo: *mut RawKfifo,
-        to: *mut c_void,
-        len: c_ulong,
-        copied: *mut c_uint,
-    ) -> c_int;
-}
+use core::ptr::NonNull;
+use kernel::ffi::{c_uint, c_ulong};
+use kernel::{
+    error::code::{EFAULT, EINVAL, ENOMEM},
+    prelude::*,
+};
 
 /// A kfifo of `T` (C's `DECLARE_KFIFO_PTR(fifo, T)` + `kfifo_alloc()`).
 ///
 /// # Invariants
 ///
-/// `raw` was set up with `esize == size_of::<T>()`, either by a successful
-/// `__kfifo_alloc()` (then `vbuf` is `None` and `Drop` frees the buffer with
-/// `__kfifo_free()`), or by `__kfifo_init()` over the buffer of `vbuf`, which
-/// lives as long as `self`. Only the holder of the single [`KfifoIn`] moves
-/// `raw.in_`, only the holder of the single [`KfifoOut`] moves `raw.out`.
+/// - `raw` came from a successful `simrupt_kfifo_alloc(capacity, size_of::<T>(),
+///   vmalloc)`, is freed only by `Drop`, and holds exactly `capacity` elements.
+/// - Exactly one [`KfifoIn`] and one [`KfifoOut`] carry `raw` as their fifo;
+///   only the holder of the [`KfifoIn`] moves `in`, only the holder of the
+///   [`KfifoOut`] moves `out`.
 pub(crate) struct Kfifo<T: Copy> {
-    raw: UnsafeCell<RawKfifo>,
-    vbuf: Option<VVec<T>>,
+    raw: NonNull<RawKfifo>,
+    capacity: u32,
+    vmalloc: bool,
     _elements: PhantomData<T>,
 }
 
-/// The right to add to a [`Kfifo`]: one per fifo.
-pub(crate) struct KfifoIn<T>(PhantomData<T>);
+/// The right to add to one [`Kfifo`]; using it with another fifo fails.
+pub(crate) struct KfifoIn<T> {
+    fifo: NonNull<RawKfifo>,
+    _elements: PhantomData<T>,
+}
 
-/// The right to take from a [`Kfifo`]: one per fifo.
-pub(crate) struct KfifoOut<T>(PhantomData<T>);
+/// The right to take from one [`Kfifo`]; using it with another fifo fails.
+pub(crate) struct KfifoOut<T> {
+    fifo: NonNull<RawKfifo>,
+    _elements: PhantomData<T>,
+}
 
 // SAFETY: The buffer is heap memory not tied to a thread; `T: Send` values move through it.
 unsafe impl<T: Copy + Send> Send for Kfifo<T> {}
 // SAFETY: Concurrent `&Kfifo` users either hold one of the two role tokens
 // (single writer, single reader, which kfifo supports without a lock) or only
-// read the indices with `READ_ONCE` semantics (`len`).
+// read the indices with `READ_ONCE()` (`len`).
 unsafe impl<T: Copy + Send> Sync for Kfifo<T> {}
+// SAFETY: A token is only compared with its fifo's pointer, never dereferenced.
+unsafe impl<T: Send> Send for KfifoIn<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send> Send for KfifoOut<T> {}
 
 impl<T: Copy> Kfifo<T> {
-    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` elements (rounded
-    /// up to a power of two), and its two role tokens.
-    pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
-        let fifo = Self::empty();
-        // SAFETY: `raw` is valid for writes; on failure `__kfifo_alloc` leaves
-        // `data` null, which `__kfifo_free` accepts.
-        kernel::error::to_result(unsafe {
-            __kfifo_alloc(fifo.raw.get(), size, size_of::<T>(), bindings::GFP_KERNEL)
-        })?;
-        // INVARIANT: The fifo is allocated and we hand out exactly one token of each role.
-        Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
+    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of exactly `capacity`
+    /// elements, a power of two, and its two role tokens.
+    pub(crate) fn alloc(capacity: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
+        Self::new(capacity, false)
     }
 
     /// Like [`Kfifo::alloc`], but the buffer comes from vmalloc (C's
     /// `kfifo_init()` over a `vmalloc()`ed buffer): for large fifos, which
-    /// need not be physically contiguous. `size` must be a power of two.
-    pub(crate) fn alloc_vmalloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
-        let mut buf = VVec::<T>::with_capacity(size as usize, GFP_KERNEL)?;
-        let mut fifo = Self::empty();
-        // SAFETY: `raw` is valid for writes; `buf` has room for `size`
-        // elements of `T` and is kept in `fifo.vbuf` below, so it outlives
-        // every use of `raw`. (Moving a `VVec` does not move its buffer.)
-        kernel::error::to_result(unsafe {
-            __kfifo_init(
-                fifo.raw.get(),
-                buf.as_mut_ptr().cast(),
-                size,
-                size_of::<T>(),
-            )
-        })?;
-        // INVARIANT: The fifo is set up over `vbuf`; one token of each role.
-        fifo.vbuf = Some(buf);
-        Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
+    /// need not be physically contiguous.
+    pub(crate) fn alloc_vmalloc(capacity: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
+        Self::new(capacity, true)
     }
 
-    fn empty() -> Self {
-        Self {
-            raw: UnsafeCell::new(RawKfifo {
-                in_: 0,
-                out: 0,
-                mask: 0,
-                esize: 0,
-                data: core::ptr::null_mut(),
-            }),
-            vbuf: None,
-            _elements: PhantomData,
+    fn new(capacity: u32, vmalloc: bool) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
+        // kfifo rounds other sizes (up for `kfifo_alloc`, down for
+        // `kfifo_init`): ask only for what it will give exactly.
+        if !capacity.is_power_of_two() || capacity < 2 {
+            return Err(EINVAL);
         }
+        // SAFETY: Any size is valid to ask for; the helper returns null on failure.
+        let raw = unsafe { helpers::simrupt_kfifo_alloc(capacity, size_of::<T>(), vmalloc) };
+        let raw = NonNull::new(raw).ok_or(ENOMEM)?;
+        let fifo = Self {
+            raw,
+            capacity,
+            vmalloc,
+            _elements: PhantomData,
+        };
+        // SAFETY: `raw` is a live fifo.
+        let got = unsafe { helpers::simrupt_kfifo_size(raw.as_ptr()) };
+        if got != capacity {
+            // Cannot happen for a power of two; refuse rather than mis-size.
+            pr_err!("kfifo: asked for {} elements, got {}\n", capacity, got);
+            return Err(EINVAL); // `fifo` drops, and frees `raw`.
+        }
+        // INVARIANT: `raw` holds exactly `capacity` elements of `T`, and the
+        // two tokens handed out here are the only ones carrying `raw`.
+        let (i, o) = (
+            KfifoIn {
+                fifo: raw,
+                _elements: PhantomData,
+            },
+            KfifoOut {
+                fifo: raw,
+                _elements: PhantomData,
+            },
+        );
+        Ok((fifo, i, o))
     }
 
     /// Capacity in elements.
     pub(crate) fn capacity(&self) -> usize {
-        // SAFETY: `mask` is written only by `alloc`, before `self` is shared.
-        unsafe { (*self.raw.get()).mask as usize + 1 }
+        self.capacity as usize
     }
 
     /// Elements queued now (C's `kfifo_len()`); a snapshot when others run concurrently.
     pub(crate) fn len(&self) -> usize {
-        let raw = self.raw.get();
-        // SAFETY: The indices are plain integers that the two roles update;
-        // volatile reads are C's `READ_ONCE()`, so a racing update gives an
-        // old or a new value, never a torn one.
-        let (in_, out) = unsafe {
-            (
-                core::ptr::read_volatile(core::ptr::addr_of!((*raw).in_)),
-                core::ptr::read_volatile(core::ptr::addr_of!((*raw).out)),
-            )
-        };
-        (in_.wrapping_sub(out) as usize).min(self.capacity())
+        // SAFETY: `raw` is live (type invariant); the helper reads both
+        // indices with `READ_ONCE()`, so a racing update gives an old or a new
+        // value, never a torn one.
+        let len = unsafe { helpers::simrupt_kfifo_len(self.raw.as_ptr()) };
+        // Two indices read at different times can look further apart than
+        // the fifo is long; never report more than it holds.
+        (len as usize).min(self.capacity())
     }
 
     /// True if nothing is queued (C's `kfifo_is_empty()`); a snapshot.
@@ -154,37 +137,44 @@ impl<T: Copy> Kfifo<T> {
         self.len() == 0
     }
 
-    /// Appends one element; returns `false` if the fifo is full (C's `kfifo_put()`).
-    pub(crate) fn put(&self, _writer: &mut KfifoIn<T>, value: T) -> bool {
-        // SAFETY: The fifo is allocated with `esize == size_of::<T>()` (type
-        // invariant) and `value` is one element; `&mut KfifoIn` makes us the
-        // only writer, which is all `__kfifo_in` needs to run concurrently
-        // with the reader.
-        unsafe { __kfifo_in(self.raw.get(), core::ptr::addr_of!(value).cast(), 1) == 1 }
+    /// Appends one element; returns `false` if the fifo is full, or if
+    /// `writer` belongs to another fifo (C's `kfifo_put()`).
+    pub(crate) fn put(&self, writer: &mut KfifoIn<T>, value: T) -> bool {
+        if writer.fifo != self.raw {
+            return false;
+        }
+        // SAFETY: The fifo is live with `esize == size_of::<T>()` (type
+        // invariant) and `value` is one element; `&mut` of this fifo's only
+        // `KfifoIn` makes us its only writer, which is all `__kfifo_in` needs
+        // to run concurrently with the reader.
+        unsafe {
+            helpers::simrupt_kfifo_in(self.raw.as_ptr(), core::ptr::addr_of!(value).cast(), 1) == 1
+        }
     }
 
-    /// Takes the oldest element, if any (C's `kfifo_get()`).
-    pub(crate) fn get(&self, _reader: &mut KfifoOut<T>) -> Option<T> {
+    /// Takes the oldest element, if any (C's `kfifo_get()`); `None` also if
+    /// `reader` belongs to another fifo.
+    pub(crate) fn get(&self, reader: &mut KfifoOut<T>) -> Option<T> {
+        if reader.fifo != self.raw {
+            return None;
+        }
         let mut value = MaybeUninit::<T>::uninit();
-        // SAFETY: As in `put`, for the only reader; `value` has room for one element.
-        let n = unsafe { __kfifo_out(self.raw.get(), value.as_mut_ptr().cast(), 1) };
+        // SAFETY: As in `put`, for this fifo's only reader; `value` has room
+        // for one element.
+        let n =
+            unsafe { helpers::simrupt_kfifo_out(self.raw.as_ptr(), value.as_mut_ptr().cast(), 1) };
         // SAFETY: `__kfifo_out` copied one whole element into `value` if it returned 1.
         (n == 1).then(|| unsafe { value.assume_init() })
     }
 
     /// Drops the oldest element, if any (C's `kfifo_skip()`); the caller counts it.
-    pub(crate) fn skip(&self, _reader: &mut KfifoOut<T>) -> bool {
-        if self.is_empty() {
+    pub(crate) fn skip(&self, reader: &mut KfifoOut<T>) -> bool {
+        if reader.fifo != self.raw {
             return false;
         }
-        let raw = self.raw.get();
-        // SAFETY: `&mut KfifoOut` makes us the only task moving `out`; the
-        // volatile write is C's `WRITE_ONCE()` for the racing `len()` readers.
-        unsafe {
-            let out = core::ptr::addr_of_mut!((*raw).out);
-            core::ptr::write_volatile(out, (*out).wrapping_add(1));
-        }
-        true
+        // SAFETY: `&mut` of this fifo's only `KfifoOut` makes us the only task
+        // moving `out`; the helper writes it with `WRITE_ONCE()`.
+        unsafe { helpers::simrupt_kfifo_skip(self.raw.as_ptr()) }
     }
 }
 
@@ -193,21 +183,24 @@ impl Kfifo<u8> {
     ///
     /// Returns how many bytes were copied, and consumed. If the user buffer
     /// faults part-way, the bytes copied so far are reported and the rest stay
-    /// queued; if nothing could be copied, `EFAULT`. Nothing is lost either way.
-    /// May sleep (page faults).
+    /// queued; if nothing could be copied, `EFAULT`. Nothing is lost either
+    /// way. `EINVAL` if `reader` belongs to another fifo. May sleep (page faults).
     pub(crate) fn to_user(
         &self,
-        _reader: &mut KfifoOut<u8>,
-        buf: UserPtr,
+        reader: &mut KfifoOut<u8>,
+        buf: super::chrdev::UserBuf,
         len: usize,
     ) -> Result<usize> {
+        if reader.fifo != self.raw {
+            return Err(EINVAL);
+        }
         let mut copied: c_uint = 0;
-        // SAFETY: The fifo is allocated; `&mut KfifoOut` makes us the only
-        // reader. `buf` is a user pointer: `copy_to_user()` inside checks it.
+        // SAFETY: The fifo is live; `&mut` of its only `KfifoOut` makes us the
+        // only reader. `buf` is a user pointer: `copy_to_user()` inside checks it.
         let ret = unsafe {
-            __kfifo_to_user(
-                self.raw.get(),
-                buf as *mut c_void,
+            helpers::simrupt_kfifo_to_user(
+                self.raw.as_ptr(),
+                buf.as_ptr(),
                 len as c_ulong,
                 &mut copied,
             )
@@ -221,11 +214,8 @@ impl Kfifo<u8> {
 
 impl<T: Copy> Drop for Kfifo<T> {
     fn drop(&mut self) {
-        if self.vbuf.is_none() {
-            // SAFETY: Without `vbuf`, the buffer came from `__kfifo_alloc`
-            // (type invariant, or it is null after a failed one) and is freed
-            // only here. Otherwise `vbuf` frees its own buffer.
-            unsafe { __kfifo_free(self.raw.get()) };
-        }
+        // SAFETY: `raw` came from `simrupt_kfifo_alloc` with this `vmalloc`
+        // flag (type invariant) and is freed only here.
+        unsafe { helpers::simrupt_kfifo_free(self.raw.as_ptr(), self.vmalloc) };
     }
 }

@@ -6,13 +6,18 @@
 //! `lock()`; a reader blocked on it could not be killed with Ctrl-C. This is C's
 //! `mutex_lock_interruptible()`, which `read()` uses to serialise readers.
 
-use crate::kapi::LockClassKey;
-use kernel::ffi::c_int;
-use kernel::{bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, types::Opaque};
+use crate::kapi::{helpers::simrupt_mutex_lock_interruptible, LockClassKey};
+use core::ffi::CStr;
+use kernel::{bindings, error::code::ERESTARTSYS, prelude::*, types::Opaque};
 
-extern "C" {
-    fn simrupt_mutex_lock_interruptible(lock: *mut bindings::mutex) -> c_int;
+/// Initialises an [`InterruptibleMutex`] named `$name` with a lockdep class of
+/// its own (as `kernel::new_mutex!` does for `kernel::sync::Mutex`).
+macro_rules! new_interruptible_mutex {
+    ($name:literal) => {
+        $crate::kapi::mutex::InterruptibleMutex::new($name, $crate::kapi::static_lock_class!())
+    };
 }
+pub(crate) use new_interruptible_mutex;
 
 /// A `struct mutex` guarding no data, locked with [`InterruptibleMutex::lock_interruptible`].
 ///
@@ -32,11 +37,13 @@ unsafe impl Sync for InterruptibleMutex {}
 
 impl InterruptibleMutex {
     /// Initialises the mutex in place; `name` and `key` label it for lockdep.
+    ///
+    /// Use [`new_interruptible_mutex!`], which gives each call site its own key.
     pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes and pinned; `name` and `key` are `'static`.
             mutex <- Opaque::ffi_init(|slot| unsafe {
-                bindings::__mutex_init(slot, name.as_char_ptr(), key.as_ptr())
+                bindings::__mutex_init(slot, crate::kapi::c_chars(name), key.as_ptr())
             }),
         })
     }

@@ -9,9 +9,10 @@
 //! creates the sysfs file with its `get` callback. A `set` that rejects the
 //! value makes `insmod` fail with `EINVAL`: there is no silent default.
 
+use core::ffi::CStr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::ffi::{c_char, c_int, c_void};
-use kernel::{bindings, error::code::EINVAL, prelude::*, str::CStr};
+use kernel::{bindings, error::code::EINVAL, prelude::*};
 
 /// A parameter's storage: parses and prints its value.
 pub(crate) trait ParamValue: Sync + 'static {
@@ -200,7 +201,7 @@ unsafe extern "C" fn set_cb<T: ParamValue>(
     let (param, name) = unsafe {
         (
             &*(*kp).__bindgen_anon_1.arg.cast::<T>(),
-            CStr::from_char_ptr((*kp).name),
+            crate::kapi::c_str_at((*kp).name),
         )
     };
     // A bare `insmod simrupt.ko trace` passes no value (only to parameters
@@ -209,7 +210,7 @@ unsafe extern "C" fn set_cb<T: ParamValue>(
         b"1"
     } else {
         // SAFETY: A non-null `val` is a NUL-terminated string valid for the call.
-        unsafe { CStr::from_char_ptr(val) }.as_bytes()
+        unsafe { crate::kapi::c_str_at(val) }.to_bytes()
     };
     match param.set(text) {
         Ok(()) => 0,
@@ -278,14 +279,14 @@ impl KernelParam {
         module: *mut bindings::module,
     ) -> Self {
         Self(bindings::kernel_param {
-            name: name.as_char_ptr(),
+            name: crate::kapi::c_chars(name),
             mod_: module,
             ops,
             perm,
             level: -1,
             flags: 0,
             __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
-                arg: value as *const T as *mut c_void,
+                arg: core::ptr::from_ref::<T>(value).cast_mut().cast::<c_void>(),
             },
         })
     }
@@ -310,19 +311,26 @@ macro_rules! module_param {
     ($value:ident, $name:literal, $perm:literal, $desc:literal) => {
         const _: () = {
             extern "C" {
-                static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+                // The module's `struct module`, filled in by the loader; only
+                // its address is used, so it is declared as a byte.
+                static __this_module: u8;
             }
             static OPS: kernel::bindings::kernel_param_ops = $crate::kapi::param::ops(&$value);
             #[link_section = "__param"]
             #[used(compiler)]
             static PARAM: $crate::kapi::param::KernelParam = $crate::kapi::param::KernelParam::new(
-                kernel::c_str!($name),
+                match ::core::ffi::CStr::from_bytes_with_nul(concat!($name, "\0").as_bytes()) {
+                    Ok(name) => name,
+                    Err(_) => panic!("module_param!: the name contains a NUL"),
+                },
                 &OPS,
                 &$value,
                 $perm,
-                // SAFETY: Only the address of `__this_module` is taken; the
-                // loader fills it in before any parameter is used.
-                unsafe { __this_module.get() },
+                // Only the address of `__this_module` is taken (no read), which
+                // is safe; the loader fills it in before any parameter is used.
+                (&raw const __this_module)
+                    .cast::<kernel::bindings::module>()
+                    .cast_mut(),
             );
             const DESC: &str = concat!("parm=", $name, ":", $desc);
             #[link_section = ".modinfo"]

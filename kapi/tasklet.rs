@@ -5,89 +5,150 @@
 //! C: `linux/interrupt.h`. A tasklet runs on the CPU that scheduled it, never
 //! concurrently with itself, with interrupts enabled but in atomic context:
 //! it may not sleep. Tasklets are deprecated upstream in favour of BH
-//! workqueues (see [`super::wq::system_bh`]); simrupt offers both.
+//! workqueues (see [`super::wq::system_bh`]); simrupt offers both. Upstream
+//! Rust (Linux 7.3 included) has no tasklet wrapper.
+//!
+//! Scheduling must be possible from hard-IRQ context, through a plain `&self`,
+//! so the owner cannot be kept alive by taking a reference at each schedule
+//! (dropping the last one inside the callback would free the tasklet while the
+//! softirq core still uses it). Instead the tasklet is *enabled* by
+//! [`Tasklet::enable`], which returns a handle holding an `Arc<T>`;
+//! [`Tasklet::schedule`] does nothing unless a handle exists, and dropping the
+//! last handle kills the tasklet (waits until it is neither scheduled nor
+//! running) before it releases the owner.
 
-use super::Embeds;
+use super::{helpers, Embeds};
 use core::marker::PhantomData;
-use kernel::{bindings, init::PinInit, prelude::*, types::Opaque};
-
-extern "C" {
-    fn simrupt_tasklet_schedule(t: *mut bindings::tasklet_struct);
-}
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
 
 /// The owner of a [`Tasklet`]: what runs when it is scheduled.
-pub(crate) trait TaskletHandler: Embeds<Tasklet<Self>> + Sized {
+pub(crate) trait TaskletHandler<const ID: u64 = 0>:
+    Embeds<Tasklet<Self, ID>> + Send + Sync + Sized
+{
     /// Called in softirq context, never concurrently with itself.
-    fn on_tasklet(&self);
+    fn on_tasklet(this: ArcBorrow<'_, Self>);
 }
 
-/// A `struct tasklet_struct` embedded in `T`, calling [`TaskletHandler::on_tasklet`].
+/// A `struct tasklet_struct`, a field of `T`, calling [`TaskletHandler::on_tasklet`].
 ///
 /// # Invariants
 ///
-/// `tasklet` was initialised by `tasklet_setup()` with `T`'s callback, and
-/// `self` lives inside a `T`.
-#[repr(transparent)]
-#[pin_data(PinnedDrop)]
-pub(crate) struct Tasklet<T> {
+/// - `tasklet` was set up by `tasklet_setup()` with [`Tasklet::callback`].
+/// - `handles` counts the live [`TaskletHandle`]s of this tasklet; each holds
+///   an `Arc<T>` to the `T` this tasklet is the [`Embeds`] field of (only
+///   [`Tasklet::enable`] creates one, through `T::field_of`).
+/// - The tasklet is scheduled only while `handles > 0` (see [`Tasklet::schedule`]),
+///   and the handle that brings `handles` to zero kills it before it releases
+///   its `Arc`: while scheduled or running, the owner is alive.
+#[pin_data]
+pub(crate) struct Tasklet<T, const ID: u64 = 0> {
     #[pin]
     tasklet: Opaque<bindings::tasklet_struct>,
+    /// Live handles.
+    handles: AtomicU32,
+    /// Calls of [`Tasklet::schedule`] in progress.
+    scheduling: AtomicU32,
     _owner: PhantomData<T>,
 }
 
-// SAFETY: Tasklet state changes are atomic bit operations in the C core; the
-// callback only gets `&T`, which is `Sync`.
-unsafe impl<T: Sync> Sync for Tasklet<T> {}
+// SAFETY: Tasklet state changes are atomic bit operations in the C core and
+// the counters are atomics; the callback only gets shared access to `T: Sync`.
+unsafe impl<T: Sync, const ID: u64> Sync for Tasklet<T, ID> {}
 // SAFETY: As above.
-unsafe impl<T: Send> Send for Tasklet<T> {}
+unsafe impl<T: Send, const ID: u64> Send for Tasklet<T, ID> {}
 
-impl<T: TaskletHandler> Tasklet<T> {
-    /// Initialises the tasklet in place (C's `tasklet_setup()`).
+/// The right to run a [`Tasklet`]; dropping the last one kills it, then releases the owner.
+pub(crate) struct TaskletHandle<T: TaskletHandler<ID>, const ID: u64> {
+    owner: Arc<T>,
+}
+
+impl<T: TaskletHandler<ID>, const ID: u64> Tasklet<T, ID> {
+    /// Initialises a disabled tasklet in place (C's `tasklet_setup()`).
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
+            // INVARIANT: Set up with this type's callback; no handle yet.
             tasklet <- Opaque::ffi_init(|slot: *mut bindings::tasklet_struct| {
                 // SAFETY: `slot` is valid for writes and pinned.
-                unsafe { bindings::tasklet_setup(slot, Some(Self::callback)) };
+                unsafe { helpers::simrupt_tasklet_setup(slot, Self::callback) };
             }),
+            handles: AtomicU32::new(0),
+            scheduling: AtomicU32::new(0),
             _owner: PhantomData,
         })
+    }
+
+    fn of(owner: &Arc<T>) -> &Self {
+        // SAFETY: `owner` is alive and borrowed for the returned lifetime;
+        // `field_of` gives its `Tasklet<T, ID>` field.
+        unsafe { &*T::field_of(core::ptr::from_ref::<T>(owner)) }
+    }
+
+    /// Allows `owner`'s tasklet to be scheduled until the returned handle (and any other) is dropped.
+    pub(crate) fn enable(owner: Arc<T>) -> TaskletHandle<T, ID> {
+        // INVARIANT: The count includes the handle created here, which holds
+        // the `Arc` of the tasklet's owner.
+        Self::of(&owner).handles.fetch_add(1, Ordering::SeqCst);
+        TaskletHandle { owner }
     }
 
     /// Schedules the tasklet to run soon on this CPU (C's `tasklet_schedule()`).
     ///
     /// Callable from any context, hard IRQ included. Scheduling an already
-    /// scheduled tasklet does nothing: it runs once.
+    /// scheduled tasklet does nothing: it runs once. Without a handle (before
+    /// [`Tasklet::enable`], after the last handle is gone) it does nothing.
     pub(crate) fn schedule(&self) {
-        // SAFETY: By the type invariant the tasklet is initialised and pinned.
-        unsafe { simrupt_tasklet_schedule(self.tasklet.get()) };
-    }
-
-    /// Waits until the tasklet is neither scheduled nor running (C's `tasklet_kill()`).
-    ///
-    /// The caller must first stop whatever schedules it. May sleep.
-    pub(crate) fn kill(&self) {
-        // SAFETY: By the type invariant the tasklet is initialised.
-        unsafe { bindings::tasklet_kill(self.tasklet.get()) };
+        // Announce this call before looking at `handles`, and the last handle
+        // clears `handles` before it waits for `scheduling` to drop to zero:
+        // with sequentially consistent operations on both sides, either this
+        // call sees no handle, or the last handle waits for it to finish (and
+        // then kills the tasklet it scheduled).
+        self.scheduling.fetch_add(1, Ordering::SeqCst);
+        if self.handles.load(Ordering::SeqCst) > 0 {
+            // SAFETY: The tasklet is set up and pinned (type invariant), and
+            // a handle keeps its owner alive until it has killed it.
+            unsafe { helpers::simrupt_tasklet_schedule(self.tasklet.get()) };
+        }
+        self.scheduling.fetch_sub(1, Ordering::Release);
     }
 
     /// The C callback: finds the owning `T` and runs its handler.
     ///
     /// # Safety
     ///
-    /// Only the softirq core calls this, with the `tasklet_struct` set up by [`Self::new`].
+    /// Only the softirq core calls this, for a tasklet set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::tasklet_struct) {
-        // SAFETY: `raw` is the `tasklet` field of a `Tasklet<T>` living inside
-        // a `T` (type invariant); the owner kills the tasklet before it is
-        // dropped, so `T` is alive.
-        let owner = unsafe { &*T::container_of(raw.cast::<Self>()) };
-        owner.on_tasklet();
+        // SAFETY: `raw` is the `tasklet` field of a `Tasklet<T, ID>`, and that
+        // tasklet is scheduled only while a handle exists, so it is the
+        // `Embeds` field of a live `T` (type invariant).
+        let owner = unsafe {
+            let tasklet = raw
+                .cast::<u8>()
+                .sub(core::mem::offset_of!(Self, tasklet))
+                .cast::<Self>();
+            T::container_of(tasklet)
+        };
+        // SAFETY: `owner` is the pointer of the `Arc<T>` a handle holds (it
+        // came from `Arc::as_ptr`), and the last handle kills the tasklet,
+        // waiting for this callback, before it releases that `Arc`.
+        T::on_tasklet(unsafe { ArcBorrow::from_raw(owner) });
     }
 }
 
-#[pinned_drop]
-impl<T> PinnedDrop for Tasklet<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: The tasklet was initialised by `new` (type invariant).
-        unsafe { bindings::tasklet_kill(self.tasklet.get()) };
+impl<T: TaskletHandler<ID>, const ID: u64> Drop for TaskletHandle<T, ID> {
+    /// The last handle waits until the tasklet is neither scheduled nor running
+    /// (C's `tasklet_kill()`). May sleep.
+    fn drop(&mut self) {
+        let tasklet = Tasklet::<T, ID>::of(&self.owner);
+        if tasklet.handles.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return; // Another handle keeps the owner alive while it may run.
+        }
+        // A `schedule` that saw this handle may still be about to schedule.
+        while tasklet.scheduling.load(Ordering::Acquire) != 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: The tasklet is set up (type invariant) and its owner is
+        // alive: this handle still holds it.
+        unsafe { bindings::tasklet_kill(tasklet.tasklet.get()) };
     }
 }

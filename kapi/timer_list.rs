@@ -5,59 +5,80 @@
 //! C: `linux/timer.h`. Its callback runs in *softirq* context (the `TIMER`
 //! softirq) with interrupts enabled, so it is not a hard-IRQ handler; the C
 //! `simrupt` disables interrupts inside it to pretend. Resolution is one jiffy.
+//!
+//! Upstream has no Rust `timer_list` (Linux 7.3 included). Ownership works as
+//! in [`super::hrtimer`]: the timer is a field of `T`, started through an
+//! `Arc<T>`, and the handle keeps that `Arc` until `timer_delete_sync()` has
+//! returned. Create one with [`new_timer_list!`], which gives each call site
+//! its own lockdep class, as C's `timer_setup()` does.
 
-use super::Embeds;
+use super::{helpers, Embeds, LockClassKey};
+use core::ffi::CStr;
 use core::marker::PhantomData;
-use kernel::{bindings, init::PinInit, prelude::*, types::Opaque};
+use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
 
 /// The owner of a [`TimerList`]: what runs when it fires.
-pub(crate) trait TimerListHandler: Embeds<TimerList<Self>> + Sized {
+pub(crate) trait TimerListHandler<const ID: u64 = 0>:
+    Embeds<TimerList<Self, ID>> + Send + Sync + Sized
+{
     /// Called in softirq context, never concurrently with itself.
     ///
     /// Returns the delay in milliseconds after which to fire again, if any.
-    fn on_timer_list(&self) -> Option<u32>;
+    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32>;
 }
 
-/// A `struct timer_list` embedded in `T`, calling [`TimerListHandler::on_timer_list`].
+/// A `struct timer_list`, a field of `T`, calling [`TimerListHandler::on_timer_list`].
 ///
 /// # Invariants
 ///
-/// `timer` was initialised by `init_timer_key()` with `T`'s callback, and
-/// `self` lives inside a `T`.
+/// `timer` was set up by `simrupt_timer_setup()` with [`TimerList::callback`].
+/// It is only ever armed by [`TimerList::start`] through `T`'s [`Embeds`]
+/// field, or by its own callback, and while it is armed or its callback runs,
+/// a [`TimerListHandle`] holding an `Arc<T>` to the owner exists.
 #[repr(transparent)]
-#[pin_data(PinnedDrop)]
-pub(crate) struct TimerList<T> {
+#[pin_data]
+pub(crate) struct TimerList<T, const ID: u64 = 0> {
     #[pin]
     timer: Opaque<bindings::timer_list>,
     _owner: PhantomData<T>,
 }
 
 // SAFETY: The timer core serialises operations on a timer with the base lock;
-// the callback only gets `&T`, which is `Sync`.
-unsafe impl<T: Sync> Sync for TimerList<T> {}
+// the callback only gets shared access to `T`, which is `Sync`.
+unsafe impl<T: Sync, const ID: u64> Sync for TimerList<T, ID> {}
 // SAFETY: As above; the timer is not tied to the thread that created it.
-unsafe impl<T: Send> Send for TimerList<T> {}
+unsafe impl<T: Send, const ID: u64> Send for TimerList<T, ID> {}
 
-fn jiffies_after_ms(ms: u32) -> kernel::ffi::c_ulong {
-    // SAFETY: `jiffies` is always valid to read; a volatile read is C's `READ_ONCE`.
-    let now = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::jiffies)) };
-    now.wrapping_add(kernel::time::msecs_to_jiffies(ms))
+/// An armed [`TimerList`]; dropping it deletes the timer, then releases the owner.
+pub(crate) struct TimerListHandle<T: TimerListHandler<ID>, const ID: u64> {
+    owner: Arc<T>,
 }
 
-impl<T: TimerListHandler> TimerList<T> {
-    /// Initialises a stopped timer in place (C's `timer_setup()`).
-    pub(crate) fn new() -> impl PinInit<Self> {
+/// Initialises a [`TimerList`] named `$name` with a lockdep class of its own.
+macro_rules! new_timer_list {
+    ($name:literal) => {
+        $crate::kapi::timer_list::TimerList::new($name, $crate::kapi::static_lock_class!())
+    };
+}
+pub(crate) use new_timer_list;
+
+impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
+    /// Initialises a stopped timer in place (C's `timer_setup()`); use [`new_timer_list!`].
+    ///
+    /// `name` and `key` label the timer for lockdep (its callback is a "lock"
+    /// that `timer_delete_sync()` waits on).
+    pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
+            // INVARIANT: The timer is set up with this type's callback.
             timer <- Opaque::ffi_init(|slot: *mut bindings::timer_list| {
                 // SAFETY: `slot` is valid for writes and pinned; the name and
                 // the lockdep class key are `'static`.
                 unsafe {
-                    bindings::init_timer_key(
+                    helpers::simrupt_timer_setup(
                         slot,
-                        Some(Self::callback),
-                        0,
-                        kernel::c_str!("simrupt_timer").as_char_ptr(),
-                        crate::kapi::static_lock_class!().as_ptr(),
+                        Self::callback,
+                        crate::kapi::c_chars(name),
+                        key.as_ptr(),
                     )
                 };
             }),
@@ -65,44 +86,56 @@ impl<T: TimerListHandler> TimerList<T> {
         })
     }
 
-    /// Fires the timer `ms` milliseconds from now (C's `mod_timer()`).
-    pub(crate) fn start(&self, ms: u32) {
-        // SAFETY: By the type invariant the timer is initialised and pinned.
-        unsafe { bindings::mod_timer(self.timer.get(), jiffies_after_ms(ms)) };
+    /// The C timer inside `owner`.
+    fn raw(owner: &Arc<T>) -> *mut bindings::timer_list {
+        // SAFETY: `owner` is alive; `field_of` gives its `TimerList<T, ID>`
+        // field, which is `repr(transparent)` over the C timer.
+        unsafe { T::field_of(core::ptr::from_ref::<T>(owner)) }
+            .cast_mut()
+            .cast()
     }
 
-    /// Stops the timer; blocks until a running callback has returned.
+    /// Fires `owner`'s timer `ms` milliseconds from now (C's `mod_timer()`).
     ///
-    /// C's `timer_delete_sync()`: on return the timer is neither pending nor
-    /// running, even if the callback re-armed it. May sleep.
-    pub(crate) fn cancel(&self) {
-        // SAFETY: By the type invariant the timer is initialised.
-        unsafe { bindings::timer_delete_sync(self.timer.get()) };
+    /// The returned handle keeps `owner` alive; dropping it stops the timer.
+    pub(crate) fn start(owner: Arc<T>, ms: u32) -> TimerListHandle<T, ID> {
+        // INVARIANT: The handle returned holds an `Arc<T>` to the owner of the
+        // timer armed here.
+        // SAFETY: The timer is set up (type invariant) and pinned inside `owner`.
+        unsafe { helpers::simrupt_timer_start_ms(Self::raw(&owner), ms) };
+        TimerListHandle { owner }
     }
 
     /// The C callback: finds the owning `T` and runs its handler.
     ///
     /// # Safety
     ///
-    /// Only the timer core calls this, with the `timer_list` set up by [`Self::new`].
+    /// Only the timer core calls this, for a timer set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::timer_list) {
-        let timer = raw.cast::<Self>();
-        // SAFETY: `raw` is the `timer` field of a `TimerList<T>` living inside
-        // a `T` (type invariant); the owner cancels the timer before it is
-        // dropped, so `T` is alive.
-        let owner = unsafe { &*T::container_of(timer) };
-        if let Some(ms) = owner.on_timer_list() {
-            // SAFETY: Re-arming the timer from its own callback is allowed.
-            unsafe { bindings::mod_timer(raw, jiffies_after_ms(ms)) };
+        // SAFETY: The timer was armed through `T::field_of` (type invariant),
+        // so `raw` is the `TimerList<T, ID>` field (transparent over the C
+        // timer) of a `T`, and `container_of` inverts `field_of`.
+        let owner = unsafe { T::container_of(raw.cast::<Self>()) };
+        // SAFETY: `owner` is the pointer of an `Arc<T>` (`start` took it from
+        // `Arc::as_ptr`), which a handle keeps until `timer_delete_sync()` has
+        // waited for this callback (type invariant).
+        let this = unsafe { ArcBorrow::from_raw(owner) };
+        if let Some(ms) = T::on_timer_list(this) {
+            // SAFETY: Re-arming the timer from its own callback is allowed;
+            // the handle that keeps the owner alive has not been dropped yet.
+            unsafe { helpers::simrupt_timer_start_ms(raw, ms) };
         }
     }
 }
 
-#[pinned_drop]
-impl<T> PinnedDrop for TimerList<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: The timer was initialised by `new` (type invariant). With
-        // `DEBUG_OBJECTS_TIMERS` the kernel checks it is inactive when freed.
-        unsafe { bindings::timer_delete_sync(self.timer.get()) };
+impl<T: TimerListHandler<ID>, const ID: u64> Drop for TimerListHandle<T, ID> {
+    /// Stops the timer; blocks until a running callback has returned. May sleep.
+    ///
+    /// C's `timer_delete_sync()`: on return the timer is neither pending nor
+    /// running, even if the callback re-armed it.
+    fn drop(&mut self) {
+        // SAFETY: The timer is set up and pinned inside `self.owner`, which
+        // this handle keeps alive until after the call.
+        unsafe { bindings::timer_delete_sync(TimerList::<T, ID>::raw(&self.owner)) };
     }
 }

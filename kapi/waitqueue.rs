@@ -6,16 +6,20 @@
 //! but keeps it private, so `poll()` could not use it. This wrapper exposes the
 //! pieces C's `wait_event_interruptible()` is made of, written out in Rust.
 
-use crate::kapi::LockClassKey;
+use crate::kapi::{helpers, LockClassKey};
+use core::ffi::CStr;
 use core::mem::MaybeUninit;
-use kernel::ffi::{c_int, c_void};
-use kernel::{bindings, error::code::ERESTARTSYS, init::PinInit, prelude::*, types::Opaque};
+use kernel::ffi::c_int;
+use kernel::{bindings, error::code::ERESTARTSYS, prelude::*, types::Opaque};
 
-extern "C" {
-    // `struct file` and `poll_table` are passed through untouched; `c_void`
-    // keeps the declaration FFI-safe.
-    fn simrupt_poll_wait(filp: *mut c_void, wq: *mut bindings::wait_queue_head, pt: *mut c_void);
+/// Initialises a [`WaitQueue`] named `$name` with a lockdep class of its own
+/// (C's `init_waitqueue_head()`, which declares a static key at each call site).
+macro_rules! new_waitqueue {
+    ($name:literal) => {
+        $crate::kapi::waitqueue::WaitQueue::new($name, $crate::kapi::static_lock_class!())
+    };
 }
+pub(crate) use new_waitqueue;
 
 /// A `wait_queue_head_t`.
 ///
@@ -35,11 +39,13 @@ unsafe impl Sync for WaitQueue {}
 
 impl WaitQueue {
     /// Initialises an empty wait queue in place; `name` and `key` label its lock for lockdep.
+    ///
+    /// Use [`new_waitqueue!`], which gives each call site its own key.
     pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes and pinned; `name` and `key` are `'static`.
             head <- Opaque::ffi_init(|slot| unsafe {
-                bindings::__init_waitqueue_head(slot, name.as_char_ptr(), key.as_ptr())
+                bindings::__init_waitqueue_head(slot, crate::kapi::c_chars(name), key.as_ptr())
             }),
         })
     }
@@ -111,6 +117,6 @@ impl WaitQueue {
     ) {
         // SAFETY: The caller passes the live `poll` arguments; the queue lives
         // as long as the device, which outlives every open file.
-        unsafe { simrupt_poll_wait(filp.cast(), self.head.get(), table.cast()) };
+        unsafe { helpers::simrupt_poll_wait(filp.cast(), self.head.get(), table.cast()) };
     }
 }

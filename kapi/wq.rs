@@ -6,6 +6,7 @@
 //! system queues, but not `alloc_workqueue()`/`destroy_workqueue()`, the BH
 //! queue (Linux 6.9+), or `flush_work()`; this module adds those.
 
+use core::ffi::CStr;
 use core::ops::Deref;
 use core::ptr::NonNull;
 use kernel::{bindings, error::code::ENOMEM, prelude::*, workqueue::Queue, workqueue::Work};
@@ -25,20 +26,14 @@ unsafe impl Send for OwnedQueue {}
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
-    /// Allocates an unbound workqueue named `name` (C's `alloc_workqueue(name, WQ_UNBOUND, WQ_MAX_ACTIVE)`).
+    /// Allocates an unbound workqueue named `name` (C's `alloc_workqueue("%s", WQ_UNBOUND, 0, name)`).
     ///
     /// Unbound: its workers are not tied to the CPU that queued the work, so the
     /// trace shows the work running on any CPU. May sleep.
     pub(crate) fn new_unbound(name: &'static CStr) -> Result<Self> {
-        // SAFETY: "%s" with one string argument is a valid format for `name`.
-        let ptr = unsafe {
-            bindings::alloc_workqueue(
-                kernel::c_str!("%s").as_char_ptr(),
-                bindings::wq_flags_WQ_UNBOUND,
-                bindings::wq_consts_WQ_MAX_ACTIVE as i32,
-                name.as_char_ptr(),
-            )
-        };
+        // SAFETY: `name` is a valid string, and `'static` as the queue keeps it.
+        let ptr =
+            unsafe { super::helpers::simrupt_alloc_workqueue_unbound(crate::kapi::c_chars(name)) };
         // INVARIANT: `ptr` is a freshly allocated workqueue.
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENOMEM)
     }
