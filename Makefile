@@ -3,18 +3,23 @@
 # build one and boot it in QEMU.
 #
 #   make                      build simrupt.ko against KDIR (your running kernel by default)
-#   make KDIR=/path/to/build  ... against another Rust-enabled kernel build tree
+#   make KDIR=/path/to/build  ... against another Rust-enabled kernel build tree (6.12 or 7.3)
 #   make demo                 build everything needed, boot QEMU, show the pipeline
-#   make check                all tests: host (fast_buf) + in-VM (the module)
+#   make check                all tests: host tests once, VM suites on every supported kernel
 #   make bench                benchmarks (fast_buf on the host, the pipeline in the VM)
 #   make kernel               build (once, cached) the project's test kernel
 #   make -s print-kdir        print that test kernel's build tree
 #   make clean | modules_install
+#
+# KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir
+# and bench (default 6.12, the LTS), and limits check to that kernel.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
 # compilers do not link). The project's test kernel uses Debian's /usr/bin/rustc.
 RUSTC ?= rustc
+# The project's test kernel (kernel/supported.sh); the scripts read it from the environment.
+export KERNEL
 
 all: modules
 

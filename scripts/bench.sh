@@ -13,6 +13,7 @@ echo "## fast_buf on the host ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
 tests/fastbuf/bench.sh
 
 kdir=$(scripts/build-kernel.sh | tail -n 1)
+make -s KDIR="$kdir" clean >/dev/null 2>&1
 make -s KDIR="$kdir" RUSTC=/usr/bin/rustc
 gcc -static -O2 -Wall -Wextra -Werror -o tests/guest/simrupt_test tests/guest/simrupt_test.c
 log=$(mktemp /tmp/simrupt-bench.XXXXXX)

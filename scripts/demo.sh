@@ -3,6 +3,7 @@
 # `make demo`: from a fresh clone, install what is missing, build the test
 # kernel (once) and the module, boot QEMU, and show the pipeline at work.
 #   SIMRUPT_DEMO_ARGS="timer=timer_list bottom_half=bh_wq" make demo
+#   make demo KERNEL=7.3
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -13,10 +14,14 @@ step() { printf '\n\033[1m[%d/5] %s\033[0m\n' "$1" "$2"; }
 step 1 "Installing what is missing (Debian packages, bindgen)"
 scripts/deps.sh
 
-step 2 "Linux 6.12 with CONFIG_RUST=y (built once, ~3-8 minutes; then cached)"
-kdir=$(scripts/build-kernel.sh | tail -n 1)
+. kernel/supported.sh
+kv=${KERNEL:-$SIMRUPT_DEFAULT_KERNEL}
+kernel_check "$kv"
+step 2 "Linux $kv with CONFIG_RUST=y (built once, ~3-7 minutes; then cached)"
+kdir=$(scripts/build-kernel.sh --kernel "$kv" | tail -n 1)
 
 step 3 "Building simrupt.ko against it: make KDIR=$kdir"
+make -s KDIR="$kdir" clean >/dev/null 2>&1   # objects of another kernel must not be reused
 make -s KDIR="$kdir" RUSTC=/usr/bin/rustc
 
 step 4 "Booting it in QEMU (2 virtual CPUs, software emulation), running the demo"

@@ -2,18 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make check`: every test of the project, host and VM, from a fresh clone.
 #
-#  1. install what is missing (scripts/deps.sh), build or reuse the test kernel;
-#  2. build simrupt.ko (warnings fail), the guest test program, the broken module;
-#  3. host tests: the log scanner's self-test, fast_buf's test suite;
-#  4. VM suites, one boot each: pipeline, measure, faults, scanner (self-test);
-#     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
+#  1. install what is missing (scripts/deps.sh);
+#  2. host tests, once: the guest test program, the log scanner's self-test,
+#     rustfmt, histogram.rs and fast_buf's test suites;
+#  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
+#     build or reuse the test kernel, build simrupt.ko (warnings and clippy
+#     lints fail) and the broken module against it, then the VM suites, one
+#     boot each: pipeline, measure, faults, scanner (self-test); every boot's
+#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
 #
-# Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; the last
-# line is "N passed, M failed[, K skipped]". Exit status 0 iff nothing failed.
-# Logs are kept in $SIMRUPT_LOGS (default: a fresh directory under /tmp).
+# Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
+# of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
+# last line is "N passed, M failed[, K skipped]". Exit status 0 iff nothing
+# failed. Logs are kept in $SIMRUPT_LOGS (default: a fresh directory under /tmp).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+. kernel/supported.sh
+kernels=${KERNEL:-$SIMRUPT_KERNELS}
+for k in $kernels; do kernel_check "$k" || exit 2; done
 logs=${SIMRUPT_LOGS:-$(mktemp -d /tmp/simrupt-check.XXXXXX)}
 mkdir -p "$logs"
 results=$logs/results
@@ -34,8 +41,14 @@ run_step() {
     return 1
   fi
 }
-# collect: pass through a suite's own ok/FAIL/SKIP lines, recording them
-collect() { grep --line-buffered -E '^(ok|FAIL|SKIP) ' | while IFS= read -r l; do record "$l"; done; }
+# collect: pass through a suite's own ok/FAIL/SKIP lines, recording them,
+# with the name prefixed by "$kv:" inside a kernel's section.
+collect() {
+  grep --line-buffered -E '^(ok|FAIL|SKIP) ' | while IFS= read -r l; do
+    if [ -n "${kv:-}" ]; then l=$(printf '%s\n' "$l" | sed -E "s/^(ok|FAIL|SKIP) /\\1 $kv:/"); fi
+    record "$l"
+  done
+}
 summary() {
   local p f s
   p=$(grep -c '^ok ' "$results"); f=$(grep -c '^FAIL ' "$results"); s=$(grep -c '^SKIP ' "$results")
@@ -49,26 +62,9 @@ say "dependencies"
 scripts/deps.sh || { record "FAIL deps: scripts/deps.sh failed"; summary; exit 1; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
-say "test kernel (built once, then cached)"
-kdir=$(scripts/build-kernel.sh | tail -n 1)
-if [ ! -f "$kdir/arch/x86/boot/bzImage" ]; then record "FAIL kernel: build failed"; summary; exit 1; fi
-record "ok kernel"
-
-say "build"
-RUSTC=/usr/bin/rustc
-# Built through clippy-driver with the kernel's own lint set: any warning fails.
-if run_step build-module make -s KDIR="$kdir" RUSTC=$RUSTC CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver; then
-  if grep -E 'warning|error' "$logs/build-module.log"; then
-    record "FAIL build-module-warnings: see $logs/build-module.log"
-  else
-    record "ok build-module-warnings"
-  fi
-fi
+say "host tests"
 run_step build-guest-tests gcc -static -O2 -Wall -Wextra -Werror \
   -o tests/guest/simrupt_test tests/guest/simrupt_test.c
-run_step build-broken-module make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
-
-say "host tests"
 if rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs tests/histogram/lib.rs > "$logs/rustfmt.log" 2>&1; then
   record "ok rustfmt"
 else
@@ -93,36 +89,61 @@ vm_suite() {
   local name=$1; shift
   local scan_opts=()
   if [ "$name" = faults ]; then scan_opts=(--allow-alloc-failures); fi
-  say "VM: $name"
-  local log=$logs/vm-$name.log rc
+  say "Linux $kv VM: $name"
+  local log=$logs/vm-$kv-$name.log rc
   scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 1200 \
-    "tests/guest/$name.sh" tests/guest/lib.sh "$@" | tee "$logs/lines-$name" | collect
+    "tests/guest/$name.sh" tests/guest/lib.sh "$@" | tee "$logs/lines-$kv-$name" | collect
   rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ] && ! grep -q "^FAIL " "$logs/lines-$name"; then
-    record "FAIL vm-$name: guest exited $rc, see $log"
+  if [ "$rc" -ne 0 ] && ! grep -q "^FAIL " "$logs/lines-$kv-$name"; then
+    record "FAIL $kv:vm-$name: guest exited $rc, see $log"
   fi
-  if [ "$rc" -eq 125 ]; then record "FAIL vm-$name-boot: no verdict (hang or crash), see $log"; fi
-  scan_rc=0; tests/scan-log.sh "${scan_opts[@]}" "$log" > "$logs/scan-$name.txt" || scan_rc=$?
+  if [ "$rc" -eq 125 ]; then record "FAIL $kv:vm-$name-boot: no verdict (hang or crash), see $log"; fi
+  scan_rc=0; tests/scan-log.sh "${scan_opts[@]}" "$log" > "$logs/scan-$kv-$name.txt" || scan_rc=$?
 }
 
-if [ -f simrupt.ko ]; then
-  vm_suite pipeline
-  if [ "$scan_rc" -eq 0 ]; then record "ok logscan-pipeline"; else
-    record "FAIL logscan-pipeline: $(head -n 3 "$logs/scan-pipeline.txt" | tr '\n' ' ')"; cat "$logs/scan-pipeline.txt"; fi
-  vm_suite measure
-  if [ "$scan_rc" -eq 0 ]; then record "ok logscan-measure"; else
-    record "FAIL logscan-measure: $(head -n 3 "$logs/scan-measure.txt" | tr '\n' ' ')"; cat "$logs/scan-measure.txt"; fi
-  vm_suite faults
-  if [ "$scan_rc" -eq 0 ]; then record "ok logscan-faults"; else
-    record "FAIL logscan-faults: $(head -n 3 "$logs/scan-faults.txt" | tr '\n' ' ')"; cat "$logs/scan-faults.txt"; fi
-fi
-if [ -f tests/broken/simrupt_broken.ko ]; then
-  vm_suite scanner tests/broken/simrupt_broken.ko
-  # Here the scanner must find problems: both the leak and the atomic sleep.
-  for cat in leak atomic-sleep; do
-    if grep -q "^$cat: " "$logs/scan-scanner.txt"; then record "ok scanner-vm-catches-$cat"
-    else record "FAIL scanner-vm-catches-$cat: tests/scan-log.sh missed it in $logs/vm-scanner.log"; fi
-  done
-fi
+# --- Per kernel: build the kernel, the module, and run every VM suite ----------
+RUSTC=/usr/bin/rustc
+kernel_section() {
+  kv=$1
+  say "Linux $kv: test kernel (built once, then cached)"
+  kdir=$(scripts/build-kernel.sh --kernel "$kv" | tail -n 1)
+  if [ ! -f "$kdir/arch/x86/boot/bzImage" ]; then record "FAIL $kv:kernel: build failed"; return; fi
+  record "ok $kv:kernel"
+
+  say "Linux $kv: build"
+  # Objects of another kernel's build must not be reused.
+  make -s KDIR="$kdir" clean >/dev/null 2>&1
+  make -s -C "$kdir" M="$here/tests/broken" clean >/dev/null 2>&1
+  # Built through clippy-driver with the kernel's own lint set: any warning fails.
+  if run_step "$kv:build-module" make -s KDIR="$kdir" RUSTC=$RUSTC CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver; then
+    if grep -E 'warning|error' "$logs/$kv:build-module.log"; then
+      record "FAIL $kv:build-module-warnings: see $logs/$kv:build-module.log"
+    else
+      record "ok $kv:build-module-warnings"
+    fi
+  fi
+  run_step "$kv:build-broken-module" make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
+
+  if [ -f simrupt.ko ]; then
+    for suite in pipeline measure faults; do
+      vm_suite "$suite"
+      if [ "$scan_rc" -eq 0 ]; then record "ok $kv:logscan-$suite"; else
+        record "FAIL $kv:logscan-$suite: $(head -n 3 "$logs/scan-$kv-$suite.txt" | tr '\n' ' ')"
+        cat "$logs/scan-$kv-$suite.txt"
+      fi
+    done
+  fi
+  if [ -f tests/broken/simrupt_broken.ko ]; then
+    vm_suite scanner tests/broken/simrupt_broken.ko
+    # Here the scanner must find problems: both the leak and the atomic sleep.
+    for cat in leak atomic-sleep; do
+      if grep -q "^$cat: " "$logs/scan-$kv-scanner.txt"; then record "ok $kv:scanner-vm-catches-$cat"
+      else record "FAIL $kv:scanner-vm-catches-$cat: tests/scan-log.sh missed it in $logs/vm-$kv-scanner.log"; fi
+    done
+  fi
+  kv=
+}
+
+for k in $kernels; do kernel_section "$k"; done
 
 summary
