@@ -11,9 +11,14 @@
 //!
 //! Never load this outside the test VM.
 
-use kernel::{bindings, new_spinlock, prelude::*, sync::SpinLock};
+use kernel::{bindings, new_spinlock, prelude::*};
 
-module! {
+// The module's own compatibility layer, for `module!`'s author key.
+#[path = "../../kapi/compat.rs"]
+#[allow(dead_code, unused_imports)]
+mod compat;
+
+compat::module_with_author! {
     type: Broken,
     name: "simrupt_broken",
     author: "simrupt developers",
