@@ -202,7 +202,7 @@ fn period_ns() -> u64 {
 }
 
 /// `ktime_get()` in nanoseconds (monotonic, never negative).
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     // SAFETY: `ktime_get()` reads the monotonic clock; callable from any context.
     (unsafe { bindings::ktime_get() }) as u64
 }
@@ -218,6 +218,15 @@ enum BottomHalfKind {
     Tasklet,
     BhWorkqueue,
 }
+
+/// The work item on the module's workqueue (`Simrupt::work`), as a `Work` ID.
+const WORK: u64 = 0;
+/// The bottom half as work on `system_bh_wq` (`Simrupt::bh_work`), as a `Work` ID.
+const BH_WORK: u64 = 1;
+/// The debugfs file `stats`, as a `DebugFile` ID.
+const STATS_FILE: u64 = 0;
+/// The debugfs file `latency`, as a `DebugFile` ID.
+const LATENCY_FILE: u64 = 1;
 
 /// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
 struct FastBufConsumer(());
@@ -258,12 +267,12 @@ struct Simrupt {
     #[pin]
     tasklet: Tasklet<Simrupt>,
     #[pin]
-    bh_work: Work<Simrupt, 1>,
+    bh_work: Work<Simrupt, BH_WORK>,
     bottom_half: BottomHalfKind,
 
     // Work, on the module's own workqueue.
     #[pin]
-    work: Work<Simrupt, 0>,
+    work: Work<Simrupt, WORK>,
     workqueue: OwnedQueue,
 
     /// The last byte produced (C: `simrupt_data`); only the top half writes it.
@@ -332,8 +341,8 @@ struct Running {
 }
 
 impl_has_work! {
-    impl HasWork<Self, 0> for Simrupt { self.work }
-    impl HasWork<Self, 1> for Simrupt { self.bh_work }
+    impl HasWork<Self, WORK> for Simrupt { self.work }
+    impl HasWork<Self, BH_WORK> for Simrupt { self.bh_work }
 }
 
 /// Allocates an empty `fast_buf` with vmalloc, building it in place.
@@ -431,10 +440,213 @@ impl Simrupt {
         );
         init_stage("device state", simrupt)
     }
+}
 
-    // --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
+// --- The pipeline, in the C original's order -----------------------------------
+//
+// The byte's way is bottom to top in the file, as in `simrupt.c`: the kfifo
+// (`produce_data`), `fast_buf`, the work item, the bottom half, the top half
+// (`process_data`, `timer_handler`). Each stage is followed by the callback
+// that runs it. Two C names look alike and sit on opposite sides of the ring:
+// `process_data` (top half) *puts into* `fast_buf`; `produce_data` (work
+// item) *takes what came out of it* and puts it into `rx_fifo`.
 
-    /// The top half: produce `burst` bytes and schedule the bottom half.
+// --- rx_fifo: the kfifo readers take from (C: `produce_data()`).
+
+impl Simrupt {
+    /// Appends `sample` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
+    ///
+    /// Process context (the work item), `producer_lock` held (`writer`).
+    fn produce_data(&self, writer: &mut RxIn, sample: Sample) {
+        if self.rx_fifo_put(writer, sample) {
+            return;
+        }
+        // Holding `rx_out_lock`, no read is half done: both fifos hold the
+        // same bytes, and the oldest of each goes.
+        let overwritten = {
+            let mut reader = self.rx_out_lock.lock();
+            self.rx_times.skip(&mut reader.times);
+            self.rx_fifo.skip(&mut reader.data)
+        };
+        if overwritten {
+            self.stats.kfifo_overwritten();
+        }
+        // There is room now: `put` cannot fail, nobody else writes.
+        let _ = self.rx_fifo_put(writer, sample);
+    }
+
+    /// Appends a byte and its production time; `false` if `rx_fifo` is full.
+    fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
+        // Only we add to `rx_fifo` (we hold `producer_lock`) and readers only
+        // take from it, so room seen now is still there below.
+        if self.rx_fifo.len() == self.rx_fifo.capacity() {
+            return false;
+        }
+        // The time first: a reader may take the byte as soon as it is in.
+        // Cannot fail: see `rx_times`.
+        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns);
+        self.rx_fifo.put(&mut writer.data, sample.data)
+    }
+}
+
+// --- fast_buf: the ring between the top half and the work item.
+
+impl Simrupt {
+    /// Takes the oldest byte from `fast_buf` (C: `fast_buf_get()`).
+    ///
+    /// `&mut FastBufConsumer` proves that `consumer_lock` is held.
+    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
+        // SAFETY: The one `FastBufConsumer` lives in `consumer_lock`, so the
+        // caller is the only consumer of `fast_buf` right now.
+        unsafe { self.fast_buf.consumer() }.pop()
+    }
+
+    /// Appends a byte to `fast_buf`; gives it back if full (C: `fast_buf_put()`).
+    ///
+    /// Only [`Simrupt::process_data`], the top half, calls it.
+    fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
+        // SAFETY: The top half is the only producer of `fast_buf`: one timer
+        // callback (the kind is fixed at load time), and a timer callback never
+        // runs concurrently with itself.
+        unsafe { self.fast_buf.producer() }.push(sample)
+    }
+
+    /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
+    fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
+        // SAFETY: As in `fast_buf_get`: the caller holds `consumer_lock`.
+        unsafe { self.fast_buf.consumer() }.clear()
+    }
+}
+
+// --- Work: process context, on the `simruptd` workqueue.
+
+impl Simrupt {
+    /// Moves the bytes from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
+    ///
+    /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
+    fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
+        let cpu = context::cpu();
+        let start = now_ns();
+        trace!("[CPU#{}] simrupt_work_func\n", cpu);
+        check_context!(
+            context::in_task() && context::preemptible(),
+            "simrupt_work_func must run in preemptible process context"
+        );
+        this.stats.work_started(cpu, start);
+        // At most one ring's worth per run: if the top half refills
+        // `fast_buf` faster than this drains it, an unbounded loop would never
+        // return. Instead the work queues itself again and returns.
+        let mut moved = 0;
+        while moved < FAST_BUF_SIZE {
+            let sample = {
+                let mut consumer = this.consumer_lock.lock();
+                this.fast_buf_get(&mut consumer)
+            };
+            let Some(sample) = sample else { break };
+            let mut writer = this.producer_lock.lock();
+            this.produce_data(&mut writer, sample);
+            moved += 1;
+        }
+        if moved == 0 {
+            this.stats.work_found_nothing();
+        }
+        this.report_losses(false);
+        this.rx_wait.wake_up_interruptible();
+        if moved == FAST_BUF_SIZE && !this.fast_buf.is_empty() {
+            let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
+        }
+        trace!(
+            "[CPU#{}] simrupt_work_func moved {} bytes: {} ns\n",
+            cpu,
+            moved,
+            now_ns().saturating_sub(start)
+        );
+    }
+}
+
+impl WorkItem<WORK> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    fn run(this: Arc<Simrupt>) {
+        Self::simrupt_work_func(this.as_arc_borrow());
+    }
+}
+
+// --- Bottom half: softirq context, a tasklet or BH work.
+
+impl Simrupt {
+    /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
+    ///
+    /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
+    fn simrupt_tasklet_func(this: ArcBorrow<'_, Self>) {
+        check_context!(
+            context::in_serving_softirq(),
+            "the bottom half must run in softirq context"
+        );
+        let cpu = context::cpu();
+        let start = now_ns();
+        this.stats.bottom_half_started(cpu, start);
+        // Already queued: the pending run will drain this byte too.
+        let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
+        trace!(
+            "[CPU#{}] simrupt_tasklet_func in_softirq: {} ns\n",
+            cpu,
+            now_ns().saturating_sub(start)
+        );
+    }
+}
+
+impl TaskletHandler for Simrupt {
+    fn on_tasklet(this: ArcBorrow<'_, Self>) {
+        Self::simrupt_tasklet_func(this);
+    }
+}
+
+impl WorkItem<BH_WORK> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
+    fn run(this: Arc<Simrupt>) {
+        Self::simrupt_tasklet_func(this.as_arc_borrow());
+    }
+}
+
+// --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
+
+impl Simrupt {
+    /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
+    fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
+        trace!("[CPU#{}] produce data\n", cpu);
+        let burst = BURST.get();
+        let mut data = this.simrupt_data.load(Ordering::Relaxed);
+        let mut dropped = 0;
+        for _ in 0..burst {
+            data = next_simrupt_data(data);
+            let sample = Sample {
+                data,
+                produced_ns: now,
+            };
+            // Full: the byte is dropped and counted.
+            if this.fast_buf_put(sample).is_err() {
+                dropped += 1;
+            }
+        }
+        this.simrupt_data.store(data, Ordering::Relaxed);
+        this.stats.produced(burst, dropped, now);
+        match this.bottom_half {
+            BottomHalfKind::Tasklet => {
+                trace!("[CPU#{}] scheduling tasklet\n", cpu);
+                this.tasklet.schedule();
+            }
+            BottomHalfKind::BhWorkqueue => {
+                trace!("[CPU#{}] scheduling bh work\n", cpu);
+                // Already queued: the pending run will handle this byte too.
+                let _ = wq::system_bh().enqueue::<Arc<Self>, BH_WORK>(this.into());
+            }
+        }
+    }
+
+    /// The top half: produce `burst` bytes and schedule the bottom half (C: `timer_handler()`).
     ///
     /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
     fn timer_handler(this: ArcBorrow<'_, Self>) {
@@ -453,177 +665,38 @@ impl Simrupt {
                 "timer_handler (hrtimer) must run in hard-IRQ context"
             );
         }
-        this.stats.top_half_cpu.inc(cpu);
         let start = now_ns();
         Self::process_data(this, cpu, start);
-        let spent = now_ns().saturating_sub(start);
-        this.stats.top_half_ns.record(spent);
+        let spent = this.stats.top_half_ran(cpu, start);
         trace!("[CPU#{}] timer_handler in_irq: {} ns\n", cpu, spent);
     }
+}
 
-    /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
-    fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
-        let s = &*this;
-        trace!("[CPU#{}] produce data\n", cpu);
-        let burst = BURST.get();
-        let mut data = s.simrupt_data.load(Ordering::Relaxed);
-        s.stats
-            .produced
-            .fetch_add(u64::from(burst), Ordering::Relaxed);
-        for _ in 0..burst {
-            data = next_simrupt_data(data);
-            let sample = Sample {
-                data,
-                produced_ns: now,
-            };
-            if s.fast_buf_put(sample).is_err() {
-                // Full: the byte is dropped and counted; the work item reports
-                // it, because the top half must not spend its time in printk.
-                s.stats.dropped_fast_buf.fetch_add(1, Ordering::Relaxed);
-                s.stats.dropped_unreported.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        s.simrupt_data.store(data, Ordering::Relaxed);
-        Stats::mark_pending(&s.stats.bottom_half_pending_since, now);
-        match s.bottom_half {
-            BottomHalfKind::Tasklet => {
-                trace!("[CPU#{}] scheduling tasklet\n", cpu);
-                s.tasklet.schedule();
-            }
-            BottomHalfKind::BhWorkqueue => {
-                trace!("[CPU#{}] scheduling bh work\n", cpu);
-                // Already queued: the pending run will handle this byte too.
-                let _ = wq::system_bh().enqueue::<Arc<Self>, 1>(this.into());
-            }
-        }
+// The top half re-arms itself until `stop` drops its handle, which cancels
+// the timer and waits for a running callback.
+impl HrTimerHandler for Simrupt {
+    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+        Self::timer_handler(this);
+        Restart::AfterNs(period_ns())
     }
 
-    /// `fast_buf`'s producer side; only [`Simrupt::process_data`] calls it.
-    fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
-        // SAFETY: The top half is the only producer of `fast_buf`: one timer
-        // callback (the kind is fixed at load time), and a timer callback never
-        // runs concurrently with itself.
-        unsafe { self.fast_buf.producer() }.push(sample)
+    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
+        this.stats
+            .timer_overruns
+            .fetch_add(missed, Ordering::Relaxed);
     }
+}
 
-    // --- Bottom half: softirq context.
-
-    /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
-    ///
-    /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
-    fn simrupt_tasklet_func(this: ArcBorrow<'_, Self>) {
-        check_context!(
-            context::in_serving_softirq(),
-            "the bottom half must run in softirq context"
-        );
-        let cpu = context::cpu();
-        let start = now_ns();
-        let s = &this.stats;
-        Stats::record_wait(&s.bottom_half_pending_since, &s.top_to_bottom_ns, start);
-        s.bottom_half_runs.fetch_add(1, Ordering::Relaxed);
-        s.bottom_half_cpu.inc(cpu);
-        Stats::mark_pending(&s.work_pending_since, start);
-        // Already queued: the pending run will drain this byte too.
-        let _ = this.workqueue.enqueue::<Arc<Self>, 0>(this.into());
-        trace!(
-            "[CPU#{}] simrupt_tasklet_func in_softirq: {} ns\n",
-            cpu,
-            now_ns().saturating_sub(start)
-        );
+impl TimerListHandler for Simrupt {
+    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+        Self::timer_handler(this);
+        Some(DELAY.get())
     }
+}
 
-    // --- Work: process context.
+// --- Start, stop, and loss reports: process context.
 
-    /// Moves every byte from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
-    ///
-    /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
-    fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
-        let s = &*this;
-        let cpu = context::cpu();
-        trace!("[CPU#{}] simrupt_work_func\n", cpu);
-        check_context!(
-            context::in_task() && context::preemptible(),
-            "simrupt_work_func must run in preemptible process context"
-        );
-        Stats::record_wait(
-            &s.stats.work_pending_since,
-            &s.stats.bottom_to_work_ns,
-            now_ns(),
-        );
-        s.stats.work_runs.fetch_add(1, Ordering::Relaxed);
-        s.stats.work_cpu.inc(cpu);
-        // At most one ring's worth per run: if the top half refills
-        // `fast_buf` faster than this drains it, an unbounded loop would never
-        // return. Instead the work queues itself again and returns.
-        let mut moved = 0;
-        while moved < FAST_BUF_SIZE {
-            let sample = {
-                let mut consumer = s.consumer_lock.lock();
-                s.fast_buf_get(&mut consumer)
-            };
-            let Some(sample) = sample else { break };
-            let mut writer = s.producer_lock.lock();
-            s.produce_data(&mut writer, sample);
-            moved += 1;
-        }
-        if moved == 0 {
-            s.stats.work_runs_empty.fetch_add(1, Ordering::Relaxed);
-        }
-        s.report_losses(false);
-        s.rx_wait.wake_up_interruptible();
-        if moved == FAST_BUF_SIZE && !s.fast_buf.is_empty() {
-            let _ = s.workqueue.enqueue::<Arc<Self>, 0>(this.into());
-        }
-    }
-
-    /// `fast_buf`'s consumer side; `&mut FastBufConsumer` proves `consumer_lock` is held.
-    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
-        // SAFETY: The one `FastBufConsumer` lives in `consumer_lock`, so the
-        // caller is the only consumer of `fast_buf` right now.
-        unsafe { self.fast_buf.consumer() }.pop()
-    }
-
-    /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
-    fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
-        // SAFETY: As in `fast_buf_get`: the caller holds `consumer_lock`.
-        unsafe { self.fast_buf.consumer() }.clear()
-    }
-
-    /// Appends `data` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
-    fn produce_data(&self, writer: &mut RxIn, sample: Sample) {
-        if self.rx_fifo_put(writer, sample) {
-            return;
-        }
-        // Holding `rx_out_lock`, no read is half done: both fifos hold the
-        // same bytes, and the oldest of each goes.
-        let overwritten = {
-            let mut reader = self.rx_out_lock.lock();
-            self.rx_times.skip(&mut reader.times);
-            self.rx_fifo.skip(&mut reader.data)
-        };
-        if overwritten {
-            self.stats.overwritten_kfifo.fetch_add(1, Ordering::Relaxed);
-            self.stats
-                .overwritten_unreported
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        // There is room now: `put` cannot fail, nobody else writes.
-        let _ = self.rx_fifo_put(writer, sample);
-    }
-
-    /// Appends a byte and its production time; `false` if `rx_fifo` is full.
-    fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
-        // Only we add to `rx_fifo` (we hold `producer_lock`) and readers only
-        // take from it, so room seen now is still there below.
-        if self.rx_fifo.len() == self.rx_fifo.capacity() {
-            return false;
-        }
-        // The time first: a reader may take the byte as soon as it is in.
-        // Cannot fail: see `rx_times`.
-        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns);
-        self.rx_fifo.put(&mut writer.data, sample.data)
-    }
-
+impl Simrupt {
     /// Logs the bytes lost since the last report: dropped by the top half
     /// because `fast_buf` was full, and overwritten in `rx_fifo`. At most once
     /// a second per kind, unless `now` (the last close flushes what is left).
@@ -693,51 +766,6 @@ impl Simrupt {
     }
 }
 
-// The top half re-arms itself until `stop` drops its handle, which cancels
-// the timer and waits for a running callback.
-impl HrTimerHandler for Simrupt {
-    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
-        Self::timer_handler(this);
-        Restart::AfterNs(period_ns())
-    }
-
-    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
-        this.stats
-            .timer_overruns
-            .fetch_add(missed, Ordering::Relaxed);
-    }
-}
-
-impl TimerListHandler for Simrupt {
-    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
-        Self::timer_handler(this);
-        Some(DELAY.get())
-    }
-}
-
-impl TaskletHandler for Simrupt {
-    fn on_tasklet(this: ArcBorrow<'_, Self>) {
-        Self::simrupt_tasklet_func(this);
-    }
-}
-
-impl WorkItem<1> for Simrupt {
-    type Pointer = Arc<Simrupt>;
-
-    /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
-    fn run(this: Arc<Simrupt>) {
-        Self::simrupt_tasklet_func(this.as_arc_borrow());
-    }
-}
-
-impl WorkItem<0> for Simrupt {
-    type Pointer = Arc<Simrupt>;
-
-    fn run(this: Arc<Simrupt>) {
-        Self::simrupt_work_func(this.as_arc_borrow());
-    }
-}
-
 // --- /dev/simrupt: process context, may sleep. ---------------------------------
 
 static DEVICE: DeviceSlot<Simrupt> = DeviceSlot::new();
@@ -745,27 +773,6 @@ static DEVICE: DeviceSlot<Simrupt> = DeviceSlot::new();
 impl CharDevice for Simrupt {
     fn slot() -> &'static DeviceSlot<Self> {
         &DEVICE
-    }
-
-    fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
-        let mut opened = this.open_count.lock();
-        opened.count += 1;
-        if opened.count == 1 {
-            opened.running = Some(Self::start(this));
-        }
-        // The C original's words, typo included, so LKMPG transcripts match.
-        pr_info!("openm current cnt: {}\n", opened.count);
-        Ok(())
-    }
-
-    fn release(&self, _file: &File) {
-        let mut opened = self.open_count.lock();
-        opened.count -= 1;
-        if opened.count == 0 {
-            let running = opened.running.take();
-            self.stop(running);
-        }
-        pr_info!("release, current cnt: {}\n", opened.count);
     }
 
     /// Blocks until `rx_fifo` has data, then copies up to `len` bytes of it to `buf`.
@@ -783,15 +790,13 @@ impl CharDevice for Simrupt {
                 let now = now_ns();
                 for _ in 0..copied {
                     if let Some(t) = self.rx_times.get(&mut out.times) {
-                        self.stats.produce_to_read_ns.record(now.saturating_sub(t));
+                        self.stats.byte_read(t, now);
                     }
                 }
                 copied
             };
             if copied > 0 {
-                self.stats
-                    .delivered
-                    .fetch_add(copied as u64, Ordering::Relaxed);
+                self.stats.delivered(copied);
                 return Ok(copied);
             }
             if file.is_nonblocking() {
@@ -810,6 +815,27 @@ impl CharDevice for Simrupt {
         } else {
             EPOLLIN | EPOLLRDNORM
         }
+    }
+
+    fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
+        let mut opened = this.open_count.lock();
+        opened.count += 1;
+        if opened.count == 1 {
+            opened.running = Some(Self::start(this));
+        }
+        // The C original's words (since 2024; LKMPG's older transcripts show "openm").
+        pr_info!("open current cnt: {}\n", opened.count);
+        Ok(())
+    }
+
+    fn release(&self, _file: &File) {
+        let mut opened = self.open_count.lock();
+        opened.count -= 1;
+        if opened.count == 0 {
+            let running = opened.running.take();
+            self.stop(running);
+        }
+        pr_info!("release, current cnt: {}\n", opened.count);
     }
 }
 
@@ -832,8 +858,8 @@ impl kernel::Module for SimruptModule {
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
         let mut dir = debugfs::Dir::new(c"simrupt");
-        dir.file::<Simrupt, 0>(c"stats", 0o644, simrupt.clone(), module);
-        dir.file::<Simrupt, 1>(c"latency", 0o644, simrupt.clone(), module);
+        dir.file::<Simrupt, STATS_FILE>(c"stats", 0o644, simrupt.clone(), module);
+        dir.file::<Simrupt, LATENCY_FILE>(c"latency", 0o644, simrupt.clone(), module);
         Ok(Self {
             _debugfs: dir,
             _chrdev: chrdev,

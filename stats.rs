@@ -148,7 +148,7 @@ fn is_reset(text: &[u8]) -> bool {
 }
 
 /// `stats`: one `name: value` per line.
-impl DebugFile<0> for Simrupt {
+impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
     fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
         let s = &self.stats;
         // Read the sinks before the source, so that while bytes are moving a
@@ -216,7 +216,7 @@ impl DebugFile<0> for Simrupt {
 }
 
 /// `latency`: the four histograms, each a summary line and a bar chart.
-impl DebugFile<1> for Simrupt {
+impl DebugFile<{ crate::LATENCY_FILE }> for Simrupt {
     fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
         let s = &self.stats;
         s.top_half_ns.snapshot().render("top_half", out)?;
@@ -246,5 +246,65 @@ impl DebugFile<1> for Simrupt {
             h.reset();
         }
         Ok(())
+    }
+}
+
+/// The measurement of each pipeline stage, one call per stage (see `simrupt.rs`).
+impl Stats {
+    /// The top half ran on `cpu` from `start` until now; returns how long, in ns.
+    pub(crate) fn top_half_ran(&self, cpu: u32, start: u64) -> u64 {
+        let spent = crate::now_ns().saturating_sub(start);
+        self.top_half_cpu.inc(cpu);
+        self.top_half_ns.record(spent);
+        spent
+    }
+
+    /// The top half made `burst` bytes at `now`, `dropped` of them because
+    /// `fast_buf` was full, and scheduled the bottom half.
+    pub(crate) fn produced(&self, burst: u32, dropped: u64, now: u64) {
+        self.produced.fetch_add(u64::from(burst), Relaxed);
+        if dropped != 0 {
+            // The work item reports them: the top half must not spend its time in printk.
+            self.dropped_fast_buf.fetch_add(dropped, Relaxed);
+            self.dropped_unreported.fetch_add(dropped, Relaxed);
+        }
+        Self::mark_pending(&self.bottom_half_pending_since, now);
+    }
+
+    /// The bottom half started on `cpu` at `now`; it is about to queue the work.
+    pub(crate) fn bottom_half_started(&self, cpu: u32, now: u64) {
+        Self::record_wait(&self.bottom_half_pending_since, &self.top_to_bottom_ns, now);
+        self.bottom_half_runs.fetch_add(1, Relaxed);
+        self.bottom_half_cpu.inc(cpu);
+        Self::mark_pending(&self.work_pending_since, now);
+    }
+
+    /// The work item started on `cpu` at `now`.
+    pub(crate) fn work_started(&self, cpu: u32, now: u64) {
+        Self::record_wait(&self.work_pending_since, &self.bottom_to_work_ns, now);
+        self.work_runs.fetch_add(1, Relaxed);
+        self.work_cpu.inc(cpu);
+    }
+
+    /// The work item found `fast_buf` empty: an earlier run had drained it.
+    pub(crate) fn work_found_nothing(&self) {
+        self.work_runs_empty.fetch_add(1, Relaxed);
+    }
+
+    /// The oldest byte of `rx_fifo` was overwritten to make room.
+    pub(crate) fn kfifo_overwritten(&self) {
+        self.overwritten_kfifo.fetch_add(1, Relaxed);
+        self.overwritten_unreported.fetch_add(1, Relaxed);
+    }
+
+    /// A reader took a byte made at `produced_ns`, at `now`.
+    pub(crate) fn byte_read(&self, produced_ns: u64, now: u64) {
+        self.produce_to_read_ns
+            .record(now.saturating_sub(produced_ns));
+    }
+
+    /// A `read()` copied `n` bytes to user space.
+    pub(crate) fn delivered(&self, n: usize) {
+        self.delivered.fetch_add(n as u64, Relaxed);
     }
 }

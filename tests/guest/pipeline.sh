@@ -20,7 +20,7 @@ check trace-lines sh -c "dmesg > /tmp/d
   grep -qE 'simrupt: \[CPU#[0-9]+\] timer_handler in_irq: [0-9]+ ns\$' /tmp/d &&
   grep -qE 'simrupt: \[CPU#[0-9]+\] simrupt_tasklet_func in_softirq: [0-9]+ ns\$' /tmp/d &&
   grep -qE 'simrupt: \[CPU#[0-9]+\] simrupt_work_func\$' /tmp/d &&
-  grep -q 'simrupt: openm current cnt: 1' /tmp/d &&
+  grep -q 'simrupt: open current cnt: 1' /tmp/d &&
   grep -q 'simrupt: release, current cnt: 0' /tmp/d"
 # The timer only runs while the device is open.
 check idle-when-closed sh -c "dmesg -c >/dev/null; sleep 0.5; ! dmesg | grep -q 'enter timer_handler'"
