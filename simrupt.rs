@@ -78,6 +78,15 @@ mod histogram;
 mod kapi;
 mod stats;
 
+// Test builds only (`tests/kapi/run.sh`): kapi's self-tests, and misuses of
+// kapi that must not compile. The normal build compiles neither.
+#[cfg(kapi_compile_fail)]
+#[path = "tests/kapi/compile_fail.rs"]
+mod kapi_compile_fail;
+#[cfg(kapi_selftest)]
+#[path = "tests/kapi/selftest.rs"]
+mod kapi_selftest;
+
 use fastbuf::FastBuf;
 use kapi::{
     chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf, EPOLLIN, EPOLLRDNORM},
@@ -857,6 +866,10 @@ impl kernel::Module for SimruptModule {
             chrdev::Registration::new(c"simrupt", simrupt.clone(), module),
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
+        #[cfg(kapi_selftest)]
+        kapi_selftest::run(module, || {
+            chrdev::Registration::new(c"simrupt_dup", simrupt.clone(), module).map(drop)
+        });
         let mut dir = debugfs::Dir::new(c"simrupt");
         dir.file::<Simrupt, STATS_FILE>(c"stats", 0o644, simrupt.clone(), module);
         dir.file::<Simrupt, LATENCY_FILE>(c"latency", 0o644, simrupt.clone(), module);

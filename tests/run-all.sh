@@ -9,7 +9,9 @@
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
 #     boot each: pipeline, measure, faults, scanner (self-test); every boot's
-#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
+#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak; then
+#     kapi's checks (tests/kapi/run.sh: misuses that must not compile, and the
+#     self-test build, booted as the kapi suite).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -132,6 +134,15 @@ kernel_section() {
         cat "$logs/scan-$kv-$suite.txt"
       fi
     done
+  fi
+  # kapi's soundness: misuses that must not compile, and in-kernel self-tests.
+  mkdir -p "$logs/$kv-kapi"
+  tests/kapi/run.sh "$kdir" "$logs/$kv-kapi" | collect
+  if [ -f "$logs/$kv-kapi/simrupt-kapi-selftest.ko" ]; then
+    vm_suite kapi "$logs/$kv-kapi/simrupt-kapi-selftest.ko"
+    if [ "$scan_rc" -eq 0 ]; then record "ok $kv:logscan-kapi"; else
+      record "FAIL $kv:logscan-kapi: $(head -n 3 "$logs/scan-$kv-kapi.txt" | tr '\n' ' ')"
+    fi
   fi
   if [ -f tests/broken/simrupt_broken.ko ]; then
     vm_suite scanner tests/broken/simrupt_broken.ko
