@@ -32,6 +32,7 @@ pub(crate) mod hrtimer;
 pub(crate) mod kfifo;
 pub(crate) mod mutex;
 pub(crate) mod param;
+pub(crate) mod printk;
 pub(crate) mod tasklet;
 pub(crate) mod timer_list;
 pub(crate) mod waitqueue;

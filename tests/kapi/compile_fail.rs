@@ -41,3 +41,11 @@ pub(crate) fn kfifo_token_forged() -> crate::kapi::kfifo::KfifoIn<u8> {
         _elements: core::marker::PhantomData,
     }
 }
+
+#[cfg(kapi_compile_fail = "printk-format-mismatch")]
+// E0080: a C printk format is checked against its arguments while compiling;
+// `%llu` reads an unsigned long long, so passing a `u32` for it is refused
+// (in C, `__printf()` makes this a warning; here it cannot build).
+pub(crate) fn printk_format_mismatch(cpu: u32) {
+    crate::kapi::printk::printk_info!("[CPU#%llu]\n", cpu => u32);
+}

@@ -23,6 +23,7 @@ declare -A expect=(
   [timer-without-arc]=E0308
   [debugfs-borrowed-data]=E0308
   [kfifo-token-forged]=E0451
+  [printk-format-mismatch]=E0080
 )
 for name in "${!expect[@]}"; do
   log=$out/compile-fail-$name.log
