@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simrupt_cref.c - a C reference top half, for `make bench` only.
+ *
+ * Not the C original: a minimal module written for this benchmark that does,
+ * per tick, what the C simrupt's top half does, the C way, so that the Rust
+ * top half can be timed against it in the same VM boot. A timer_list callback
+ * (softirq) that disables interrupts, then, between two ktime_get() calls:
+ * logs "produce data", puts one byte into a one-page circ_buf, logs
+ * "scheduling tasklet" and schedules a tasklet; then logs the time between the
+ * two ktime_get() calls, in nanoseconds (the C original logs ns >> 10 and
+ * calls it usec). Its trace lines are simrupt's, under the name simrupt_cref.
+ *
+ * Loaded alone, with `delay` in ms like simrupt's; it runs from load to unload
+ * (no device, no reader): only the top half is measured.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/circ_buf.h>
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/timer.h>
+
+static int delay = 100;
+module_param(delay, int, 0444);
+MODULE_PARM_DESC(delay, "Period of the simulated interrupt in ms (default 100)");
+
+static struct circ_buf ring;	/* top half -> tasklet, as C's fast_buf */
+static unsigned char data;	/* the last byte produced */
+static struct timer_list timer;
+static struct tasklet_struct tasklet;
+
+static void cref_tasklet_func(struct tasklet_struct *t)
+{
+	/* Empty the ring, as the bottom half's work would. */
+	WRITE_ONCE(ring.tail, READ_ONCE(ring.head));
+}
+
+static void produce(void)
+{
+	pr_info("[CPU#%d] produce data\n", smp_processor_id());
+	data = max((data + 1) % 0x7f, 0x20);
+	if (CIRC_SPACE(ring.head, READ_ONCE(ring.tail), PAGE_SIZE) >= 1) {
+		ring.buf[ring.head] = data;
+		smp_store_release(&ring.head, (ring.head + 1) & (PAGE_SIZE - 1));
+	}
+	pr_info("[CPU#%d] scheduling tasklet\n", smp_processor_id());
+	tasklet_schedule(&tasklet);
+}
+
+static void cref_timer_handler(struct timer_list *t)
+{
+	ktime_t start, end;
+
+	pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
+	local_irq_disable();
+	start = ktime_get();
+	produce();
+	end = ktime_get();
+	pr_info("[CPU#%d] timer_handler in_irq: %llu ns\n", smp_processor_id(),
+		(unsigned long long)ktime_to_ns(ktime_sub(end, start)));
+	mod_timer(&timer, jiffies + msecs_to_jiffies(delay));
+	local_irq_enable();
+}
+
+static int __init cref_init(void)
+{
+	ring.buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!ring.buf)
+		return -ENOMEM;
+	tasklet_setup(&tasklet, cref_tasklet_func);
+	timer_setup(&timer, cref_timer_handler, 0);
+	mod_timer(&timer, jiffies + msecs_to_jiffies(delay));
+	return 0;
+}
+
+static void __exit cref_exit(void)
+{
+	timer_delete_sync(&timer);
+	tasklet_kill(&tasklet);
+	kfree(ring.buf);
+}
+
+module_init(cref_init);
+module_exit(cref_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("C reference top half for simrupt's benchmark (not the C original)");
