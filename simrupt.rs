@@ -201,7 +201,7 @@ macro_rules! trace {
 }
 
 /// Capacity of `fast_buf` in entries: 4096, the number of bytes in C's one-page
-/// `fast_buf`. Each entry is a [`Sample`] (16 bytes), so the ring is 64 KiB.
+/// `fast_buf`. Each entry is a [`Sample`] (8 bytes), so the ring is 32 KiB.
 const FAST_BUF_SIZE: usize = bindings::PAGE_SIZE;
 /// Capacity of `rx_fifo` in bytes: one page, as in C.
 const RX_FIFO_SIZE: u32 = bindings::PAGE_SIZE as u32;
@@ -244,11 +244,33 @@ const LATENCY_FILE: u64 = 1;
 /// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
 struct FastBufConsumer(());
 
-/// One entry of `fast_buf`: a byte and when the top half made it.
+/// One entry of `fast_buf`: a byte and when the top half made it, in 8 bytes.
+///
+/// The byte is the low 8 bits, the production time (`ktime_get()`, ns since
+/// boot) the high 56: a `(u8, u64)` pair would take 16 bytes with padding,
+/// and double the ring. 2^56 ns is 834 days; times are compared modulo that
+/// ([`Sample::ns_since`]), so the wrap changes no measurement.
 #[derive(Clone, Copy)]
-struct Sample {
-    data: u8,
-    produced_ns: u64,
+struct Sample(u64);
+
+impl Sample {
+    fn new(data: u8, produced_ns: u64) -> Self {
+        Self((produced_ns << 8) | u64::from(data))
+    }
+
+    fn data(self) -> u8 {
+        self.0 as u8
+    }
+
+    /// The production time, modulo 2^56 ns.
+    fn produced_ns(self) -> u64 {
+        self.0 >> 8
+    }
+
+    /// Nanoseconds from `produced_ns` (a [`Sample::produced_ns`]) to `now`.
+    fn ns_since(produced_ns: u64, now: u64) -> u64 {
+        now.wrapping_sub(produced_ns) & ((1 << 56) - 1)
+    }
 }
 
 /// The rights to write `rx_fifo` and `rx_times`, which move in lockstep.
@@ -497,8 +519,8 @@ impl Simrupt {
         }
         // The time first: a reader may take the byte as soon as it is in.
         // Cannot fail: see `rx_times`.
-        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns);
-        self.rx_fifo.put(&mut writer.data, sample.data)
+        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns());
+        self.rx_fifo.put(&mut writer.data, sample.data())
     }
 }
 
@@ -635,10 +657,7 @@ impl Simrupt {
         let mut dropped = 0;
         for _ in 0..burst {
             data = next_simrupt_data(data);
-            let sample = Sample {
-                data,
-                produced_ns: now,
-            };
+            let sample = Sample::new(data, now);
             // Full: the byte is dropped and counted.
             if this.fast_buf_put(sample).is_err() {
                 dropped += 1;
@@ -803,7 +822,7 @@ impl CharDevice for Simrupt {
                 let now = now_ns();
                 for _ in 0..copied {
                     if let Some(t) = self.rx_times.get(&mut out.times) {
-                        self.stats.byte_read(t, now);
+                        self.stats.byte_read(Sample::ns_since(t, now));
                     }
                 }
                 copied

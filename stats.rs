@@ -297,10 +297,9 @@ impl Stats {
         self.overwritten_unreported.fetch_add(1, Relaxed);
     }
 
-    /// A reader took a byte made at `produced_ns`, at `now`.
-    pub(crate) fn byte_read(&self, produced_ns: u64, now: u64) {
-        self.produce_to_read_ns
-            .record(now.saturating_sub(produced_ns));
+    /// A reader took a byte `ns` nanoseconds after the top half made it.
+    pub(crate) fn byte_read(&self, ns: u64) {
+        self.produce_to_read_ns.record(ns);
     }
 
     /// A `read()` copied `n` bytes to user space.
