@@ -93,11 +93,17 @@ pub(crate) trait CharDevice: Send + Sync + Sized + 'static {
 }
 
 /// A published pointer to the registered device.
+///
+/// # Invariants
+///
+/// The pointer is null, or points to the `T` of the `Arc<T>` held by the one
+/// live `Published<T>` that set it; it is cleared when that is dropped.
 pub(crate) struct DeviceSlot<T>(AtomicPtr<T>);
 
 impl<T: CharDevice> DeviceSlot<T> {
     /// An empty slot.
     pub(crate) const fn new() -> Self {
+        // INVARIANT: Null.
         Self(AtomicPtr::new(core::ptr::null_mut()))
     }
 
@@ -254,6 +260,7 @@ impl<T: CharDevice> Published<T> {
     /// Publishes `dev`; `EBUSY` if the slot already holds a device (one
     /// registration per slot, or dropping one would unpublish the other).
     fn new(dev: Arc<T>) -> Result<Self> {
+        // INVARIANT: Only a null slot is set, to the device this value holds.
         T::slot()
             .0
             .compare_exchange(
@@ -274,6 +281,10 @@ impl<T: CharDevice> Drop for Published<T> {
 }
 
 /// A major number with one minor, served by a `file_operations` (C's `register_chrdev()`).
+///
+/// # Invariants
+///
+/// `major` was returned by `__register_chrdev()` for `name`, and is unregistered only in `Drop`.
 struct ChrdevRegion {
     major: u32,
     name: &'static CStr,
@@ -286,6 +297,7 @@ impl ChrdevRegion {
         let ret =
             unsafe { bindings::__register_chrdev(0, 0, 1, crate::kapi::c_chars(name), &**fops) };
         kernel::error::to_result(ret)?;
+        // INVARIANT: `ret` is the major just registered for `name`.
         Ok(Self {
             major: ret as u32,
             name,
@@ -307,12 +319,17 @@ impl Drop for ChrdevRegion {
 }
 
 /// A device class, `/sys/class/<name>` (C's `class_create()`).
+///
+/// # Invariants
+///
+/// The pointer came from a successful `class_create()` and is destroyed only in `Drop`.
 struct Class(*mut bindings::class);
 
 impl Class {
     fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is `'static`, as the class keeps the pointer.
         let class = from_err_ptr(unsafe { bindings::class_create(crate::kapi::c_chars(name)) })?;
+        // INVARIANT: `class_create()` succeeded.
         Ok(Self(class))
     }
 }
@@ -326,6 +343,10 @@ impl Drop for Class {
 }
 
 /// The device in the class: devtmpfs creates `/dev/<name>` for it (C's `device_create()`).
+///
+/// # Invariants
+///
+/// A device `devt` was created in `class`, which outlives it, and is destroyed only in `Drop`.
 struct DeviceNode {
     class: *mut bindings::class,
     devt: bindings::dev_t,
@@ -344,6 +365,7 @@ impl DeviceNode {
                 crate::kapi::c_chars(name),
             )
         })?;
+        // INVARIANT: `device_create()` succeeded in this live class.
         Ok(Self {
             class: class.0,
             devt,

@@ -41,6 +41,7 @@ impl InterruptibleMutex {
     /// Use [`new_interruptible_mutex!`], which gives each call site its own key.
     pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
+            // INVARIANT: `__mutex_init()` initialises the mutex.
             // SAFETY: `slot` is valid for writes and pinned; `name` and `key` are `'static`.
             mutex <- Opaque::ffi_init(|slot| unsafe {
                 bindings::__mutex_init(slot, crate::kapi::c_chars(name), key.as_ptr())

@@ -43,6 +43,7 @@ impl WaitQueue {
     /// Use [`new_waitqueue!`], which gives each call site its own key.
     pub(crate) fn new(name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
+            // INVARIANT: `__init_waitqueue_head()` initialises the queue.
             // SAFETY: `slot` is valid for writes and pinned; `name` and `key` are `'static`.
             head <- Opaque::ffi_init(|slot| unsafe {
                 bindings::__init_waitqueue_head(slot, crate::kapi::c_chars(name), key.as_ptr())
