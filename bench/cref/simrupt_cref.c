@@ -12,19 +12,25 @@
  * calls it usec). Its trace lines are simrupt's, under the name simrupt_cref.
  *
  * Loaded alone, with `delay` in ms like simrupt's; it runs from load to unload
- * (no device, no reader): only the top half is measured.
+ * (no device, no reader): only the top half is measured. Its ring is vmalloc
+ * memory, as the C original's fast_buf is. With trace=0 it logs only the
+ * in_irq line, which is outside the timed span: the time of the top half's
+ * own work without printk.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/circ_buf.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
-#include <linux/slab.h>
 #include <linux/timer.h>
+#include <linux/vmalloc.h>
 
 static int delay = 100;
 module_param(delay, int, 0444);
 MODULE_PARM_DESC(delay, "Period of the simulated interrupt in ms (default 100)");
+static bool trace = true;
+module_param(trace, bool, 0444);
+MODULE_PARM_DESC(trace, "Log the lines inside the timed span (default Y)");
 
 static struct circ_buf ring;	/* top half -> tasklet, as C's fast_buf */
 static unsigned char data;	/* the last byte produced */
@@ -39,13 +45,15 @@ static void cref_tasklet_func(struct tasklet_struct *t)
 
 static void produce(void)
 {
-	pr_info("[CPU#%d] produce data\n", smp_processor_id());
+	if (trace)
+		pr_info("[CPU#%d] produce data\n", smp_processor_id());
 	data = max((data + 1) % 0x7f, 0x20);
 	if (CIRC_SPACE(ring.head, READ_ONCE(ring.tail), PAGE_SIZE) >= 1) {
 		ring.buf[ring.head] = data;
 		smp_store_release(&ring.head, (ring.head + 1) & (PAGE_SIZE - 1));
 	}
-	pr_info("[CPU#%d] scheduling tasklet\n", smp_processor_id());
+	if (trace)
+		pr_info("[CPU#%d] scheduling tasklet\n", smp_processor_id());
 	tasklet_schedule(&tasklet);
 }
 
@@ -53,7 +61,8 @@ static void cref_timer_handler(struct timer_list *t)
 {
 	ktime_t start, end;
 
-	pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
+	if (trace)
+		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
 	local_irq_disable();
 	start = ktime_get();
 	produce();
@@ -66,7 +75,7 @@ static void cref_timer_handler(struct timer_list *t)
 
 static int __init cref_init(void)
 {
-	ring.buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	ring.buf = vzalloc(PAGE_SIZE);
 	if (!ring.buf)
 		return -ENOMEM;
 	tasklet_setup(&tasklet, cref_tasklet_func);
@@ -79,7 +88,7 @@ static void __exit cref_exit(void)
 {
 	timer_delete_sync(&timer);
 	tasklet_kill(&tasklet);
-	kfree(ring.buf);
+	vfree(ring.buf);
 }
 
 module_init(cref_init);
