@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Thin safe wrappers around the C kernel APIs that Linux 6.12's `kernel` crate does not wrap.
+//! Safe wrappers around the C kernel APIs that Linux 6.12's `kernel` crate does not wrap.
 //!
 //! Each submodule wraps one C facility, owns the C object it wraps, and undoes
-//! its setup in `Drop`. Nearly all `unsafe` of the module lives here and in
-//! `fastbuf.rs`, each with a `// SAFETY:` proof; `simrupt.rs`, the pipeline
-//! itself, is written against these wrappers, with four documented
-//! exceptions: building `fast_buf` in place, taking its producer and consumer
-//! sides (the single-producer/single-consumer contract), and `ArcBorrow`.
+//! its setup in `Drop` (or in the `Drop` of the handle that armed it). Nearly
+//! all `unsafe` of the module lives here and in `fastbuf.rs`, each with a
+//! `// SAFETY:` proof; `simrupt.rs`, the pipeline itself, is written against
+//! these wrappers, with six documented `unsafe` blocks: reading the clock,
+//! building `fast_buf` in place (two), and taking its producer side and its
+//! consumer side (two; the single-producer/single-consumer contract).
+//! `Documentation/kapi.md` maps each wrapper to its upstream equivalent on
+//! Linux 7.3 and explains why the wrappers are sound.
 //!
 //! | module        | C API                                              | header                     |
 //! |---------------|----------------------------------------------------|----------------------------|

@@ -39,9 +39,10 @@
 //!   `rx_wait` until `rx_fifo` has data, then copies it straight to user memory.
 //!   The first `open` starts the timer, the last `close` stops the whole pipeline.
 //!
-//! Every stage checks at run time that it runs in the context it claims
-//! ([`kapi::context::check_context!`]) and, with the `trace` parameter on,
-//! logs the C original's trace lines, with real units (nanoseconds).
+//! The top half, the bottom half and the work item each check at run time
+//! that they run in the context they claim ([`kapi::context::check_context!`])
+//! and, with the `trace` parameter on, log the C original's trace lines, with
+//! real units (nanoseconds). `read()` neither checks nor logs.
 //!
 //! # Measuring it
 //!
@@ -561,13 +562,14 @@ impl Simrupt {
     /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
     fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
         let cpu = context::cpu();
-        let start = now_ns();
+        this.stats.work_started(cpu, now_ns());
         trace!("[CPU#%u] simrupt_work_func\n", cpu => u32);
         check_context!(
             context::in_task() && context::preemptible(),
             "simrupt_work_func must run in preemptible process context"
         );
-        this.stats.work_started(cpu, start);
+        // Timed: moving the bytes and waking the readers.
+        let start = now_ns();
         // At most one ring's worth per run: if the top half refills
         // `fast_buf` faster than this drains it, an unbounded loop would never
         // return. Instead the work queues itself again and returns.
@@ -619,8 +621,9 @@ impl Simrupt {
             "the bottom half must run in softirq context"
         );
         let cpu = context::cpu();
+        this.stats.bottom_half_started(cpu, now_ns());
+        // Timed, as in C: queueing the work.
         let start = now_ns();
-        this.stats.bottom_half_started(cpu, start);
         // Already queued: the pending run will drain this byte too.
         let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
         trace!(
