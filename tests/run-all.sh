@@ -8,8 +8,9 @@
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
-#     boot each: pipeline, measure, faults, scanner (self-test); every boot's
-#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
+#     boot each: pipeline, measure, faults, timeline, scanner (self-test);
+#     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak;
+#     the timeline suite's ftrace traces are checked by scripts/timeline.py.
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -92,7 +93,7 @@ vm_suite() {
   say "Linux $kv VM: $name"
   local log=$logs/vm-$kv-$name.log rc
   scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 1200 \
-    "tests/guest/$name.sh" tests/guest/lib.sh "$@" | tee "$logs/lines-$kv-$name" | collect
+    "tests/guest/$name.sh" tests/guest/lib.sh tests/guest/trace.sh "$@" | tee "$logs/lines-$kv-$name" | collect
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ] && ! grep -q "^FAIL " "$logs/lines-$kv-$name"; then
     record "FAIL $kv:vm-$name: guest exited $rc, see $log"
@@ -125,12 +126,19 @@ kernel_section() {
   run_step "$kv:build-broken-module" make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
 
   if [ -f simrupt.ko ]; then
-    for suite in pipeline measure faults; do
+    for suite in pipeline measure faults timeline; do
       vm_suite "$suite"
       if [ "$scan_rc" -eq 0 ]; then record "ok $kv:logscan-$suite"; else
         record "FAIL $kv:logscan-$suite: $(head -n 3 "$logs/scan-$kv-$suite.txt" | tr '\n' ' ')"
         cat "$logs/scan-$kv-$suite.txt"
       fi
+    done
+    # The timeline suite's traces, checked and drawn on the host.
+    for mode in hrtimer-tasklet timer_list-bh_wq; do
+      python3 scripts/timeline.py --check "timeline-$mode" --label "$mode" --out-dir "$logs/timeline-$kv-$mode" \
+        "$logs/vm-$kv-timeline.log" > "$logs/timeline-$kv-$mode.txt" 2>&1
+      collect < "$logs/timeline-$kv-$mode.txt"
+      grep -qE '^(ok|FAIL) ' "$logs/timeline-$kv-$mode.txt" || record "FAIL $kv:timeline-$mode: see $logs/timeline-$kv-$mode.txt"
     done
   fi
   if [ -f tests/broken/simrupt_broken.ko ]; then
