@@ -489,7 +489,7 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
         y = bar_y + bar_h + 44
     axis_y = y
     legend_y = axis_y + 46
-    H = legend_y + 4 * 22 + 120
+    H = legend_y + 4 * 22 + 72
 
     o = []
     o.append(
@@ -560,11 +560,13 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
             d = f"M{xa:.1f},{y0} C{xa:.1f},{y0 + dip} {xb:.1f},{y0 + dip} {xb:.1f},{y0 + 2}"
             mx, my = (xa + xb) / 2, y0 + dip * 0.75
         else:
+            # Down (or up) from the source bar, then into the target bar's
+            # left end from the left, clear of the target's labels above it.
             y0 = ya + bar_h if yb > ya else ya
-            y1 = yb - 2 if yb > ya else yb + bar_h + 2
-            mid = (y0 + y1) / 2
-            d = f"M{xa:.1f},{y0} C{xa:.1f},{mid} {xb:.1f},{mid} {xb:.1f},{y1}"
-            mx, my = (xa + xb) / 2, mid
+            y1 = yb + bar_h / 2
+            xe = xb - 2
+            d = f"M{xa:.1f},{y0} C{xa:.1f},{y1} {xa:.1f},{y1} {(xa + xe) / 2:.1f},{y1} L{xe:.1f},{y1}"
+            mx, my = (xa + xe) / 2, y1
         o.append(f'<path class="arrow" data-from="{a}" data-to="{b}" d="{d}" fill="none" stroke="#333" stroke-width="1.6" marker-end="url(#arrow)"><title>{esc(label)}</title></path>')
         o.append(f'<circle cx="{mx:.1f}" cy="{my:.1f}" r="9" fill="white" stroke="#333"/>')
         o.append(f'<text x="{mx:.1f}" y="{my + 4:.1f}" text-anchor="middle" font-size="11" font-weight="bold">{n}</text>')
