@@ -115,6 +115,7 @@ class Recording:
     reader: int | None = None
     kernel: str = ""
     missing: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)  # the module's delay and trace
 
 
 def read_input(path, label):
@@ -150,6 +151,7 @@ def read_input(path, label):
             reader=int(reader.group(1)) if reader else None,
             kernel=kernel,
             missing=missing,
+            params=dict(re.findall(r"(delay|trace)=(\S+)", m.group(2))),
         )
     raise SystemExit(f"timeline.py: no trace labelled {label!r} in {path}")
 
@@ -423,6 +425,26 @@ def write_json(path, ticks, title):
         json.dump({"traceEvents": evs, "displayTimeUnit": "ns"}, f, indent=0)
 
 
+def write_excerpt(path, text, events, ticks, n):
+    """The trace's header and its events from one tick before tick `n` to one after it."""
+    lo, hi = max(0, n - 1), min(len(ticks) - 1, n + 1)
+    if hi - lo < 2:  # three ticks where there are three
+        lo, hi = max(0, hi - 2), min(len(ticks) - 1, lo + 2)
+    start = ticks[lo].stages["top"].start - 1000
+    end = max(s.end for s in ticks[hi].stages.values()) + 1000
+    keep = {e.index for e in events if start <= e.ts <= end}
+    out, i = [], 0
+    for line in text.splitlines():
+        if line.startswith("#"):
+            out.append(line)
+        elif LINE_RE.match(line):
+            if i in keep:
+                out.append(line)
+            i += 1
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -672,6 +694,7 @@ def main():
     ap.add_argument("--label", default="", help="which block of a console log (default: the first)")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--svg", help="also copy the SVG here")
+    ap.add_argument("--excerpt", help="also write here the raw trace of the pictured tick and its neighbours")
     ap.add_argument("--reader", type=int, help="the reader's pid (default: from the log, else any cat)")
     ap.add_argument("--check", metavar="NAME", help="print ok/FAIL NAME-... lines; exit 1 on failure")
     ap.add_argument("--min-ticks", type=int, default=3)
@@ -694,14 +717,21 @@ def main():
     tick = pick_tick(ticks)
     if tick:
         n = ticks.index(tick)
+        params = ""
+        if rec.params:
+            params = f", delay={rec.params.get('delay', '?')} ms, trace={rec.params.get('trace', '?')}"
+            if rec.params.get("trace") == "Y":
+                params += " (each stage also printk()s)"
         subtitle = (
-            f"{kernel}, QEMU -smp 2. Tick {n + 1} of {len(ticks)} recorded with ftrace events "
-            "(timer, irq, workqueue, sched); a byte's path: arrows 1-3."
+            f"{kernel} in QEMU (TCG, 2 CPUs){params}. Tick {n + 1} of {len(ticks)} recorded "
+            "with ftrace events (timer, irq, workqueue, sched)."
         )
         write_svg(paths["svg"], tick, ticks, ncpus_of(rec.trace), title, subtitle)
         if a.svg:
             with open(paths["svg"]) as src, open(a.svg, "w") as dst:
                 dst.write(src.read())
+        if a.excerpt:
+            write_excerpt(a.excerpt, rec.trace, events, ticks, n)
     else:
         with open(paths["svg"], "w") as f:
             f.write('<svg xmlns="http://www.w3.org/2000/svg" width="600" height="40"><text x="10" y="25">no complete tick in the trace</text></svg>\n')

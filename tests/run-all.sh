@@ -3,8 +3,8 @@
 # `make check`: every test of the project, host and VM, from a fresh clone.
 #
 #  1. install what is missing (scripts/deps.sh);
-#  2. host tests, once: the guest test program, the log scanner's self-test,
-#     rustfmt, histogram.rs and fast_buf's test suites;
+#  2. host tests, once: the guest test program, the log scanner's and the
+#     timeline check's self-tests, rustfmt, histogram.rs and fast_buf's test suites;
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
@@ -72,6 +72,7 @@ else
   record "FAIL rustfmt: run 'rustfmt --edition 2021 simrupt.rs' (see $logs/rustfmt.log)"
 fi
 tests/scan-log-selftest.sh | collect
+tests/timeline-selftest.sh | collect
 # histogram.rs, the module's own file, compiled and tested on the host.
 if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
       cargo test --locked) > "$logs/histogram.log" 2>&1; then

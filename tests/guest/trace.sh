@@ -9,7 +9,7 @@
 #
 # The trace is printed between two marker lines, as gzip + base64 so that a
 # few thousand events cross the emulated serial port in a second:
-#   SIMRUPT-TRACE-BEGIN LABEL reader=PID opener=PID
+#   SIMRUPT-TRACE-BEGIN LABEL reader=PID opener=PID delay=MS trace=Y|N
 #   H4sIAAAAAAAAA...
 #   SIMRUPT-TRACE-END LABEL
 # An event the kernel lacks is reported as "SIMRUPT-TRACE-MISSING EVENT".
@@ -72,7 +72,8 @@ trace_ticks() {
   echo 0 > $T/tracing_on
   kill $_reader $_opener
   wait $_reader $_opener 2>/dev/null
-  echo "SIMRUPT-TRACE-BEGIN $_label reader=$_reader opener=$_opener"
+  _p=/sys/module/simrupt/parameters
+  echo "SIMRUPT-TRACE-BEGIN $_label reader=$_reader opener=$_opener delay=$(cat $_p/delay) trace=$(cat $_p/trace)"
   # Keep kernel messages off the console meanwhile (they stay in dmesg).
   _level=$(cut -f1 /proc/sys/kernel/printk)
   dmesg -n 1
