@@ -667,7 +667,7 @@ def check(name, rec, ticks, svg_path, min_ticks):
 
     seen = sorted({desc(st) for t in complete for st in t.stages.values()})
     bad = sorted({desc(st) + f", not {want(st)}" for t in complete for st in t.stages.values() if st.context != want(st)})
-    res(not bad and bool(complete), "contexts", "; ".join(bad or seen))
+    res(not bad and bool(complete), "contexts", "; ".join(bad or seen) or "no complete tick to check")
     try:
         root = ET.parse(svg_path).getroot()
         ns = "{http://www.w3.org/2000/svg}"
