@@ -426,10 +426,14 @@ def write_json(path, ticks, title):
 
 
 def write_excerpt(path, text, events, ticks, n):
-    """The trace's header and its events from one tick before tick `n` to one after it."""
-    lo, hi = max(0, n - 1), min(len(ticks) - 1, n + 1)
-    if hi - lo < 2:  # three ticks where there are three
-        lo, hi = max(0, hi - 2), min(len(ticks) - 1, lo + 2)
+    """The trace's header and its events for the fewest ticks around tick `n` holding three complete ones."""
+    lo, hi = n, n
+    for width in range(3, len(ticks) + 1):
+        runs = [(a, a + width - 1) for a in range(max(0, n - width + 1), min(n, len(ticks) - width) + 1)]
+        runs = [r for r in runs if sum(t.complete for t in ticks[r[0] : r[1] + 1]) >= 3]
+        if runs:
+            lo, hi = runs[0]
+            break
     start = ticks[lo].stages["top"].start - 1000
     end = max(s.end for s in ticks[hi].stages.values()) + 1000
     keep = {e.index for e in events if start <= e.ts <= end}
@@ -458,11 +462,32 @@ def nice_step(span):
     return 10 * k
 
 
+# A white outline behind label text, so that a line crossing it does not hide it.
+HALO = 'stroke="white" stroke-width="3" paint-order="stroke"'
+
+
 def text_width(s, size=12):
     return len(s) * size * 0.58
 
 
-def write_svg(path, tick, ticks, ncpus, title, subtitle):
+def running(events, cpu, t0, t1):
+    """(start, end, comm) of each task that ran on `cpu` between t0 and t1, from sched_switch."""
+    out, cur, since = [], None, t0
+    for e in events:
+        if e.cpu != cpu or e.name != "sched_switch":
+            continue
+        if e.ts < t0:
+            cur = e.args.get("next_comm")
+            continue
+        if e.ts > t1:
+            break
+        out.append((since, e.ts, cur or e.args.get("prev_comm")))
+        cur, since = e.args.get("next_comm"), e.ts
+    out.append((since, t1, cur))
+    return [(a, b, c) for a, b, c in out if c and b > a]
+
+
+def write_svg(path, tick, ticks, ncpus, title, subtitle, events):
     W, left, right = 1100, 100, 30
     plot_w = W - left - right
     t_first = tick.stages["top"].start
@@ -484,7 +509,9 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
     rows_needed = {c: 1 for c in cpus}
     for c in cpus:
         rows = []
-        for s in sorted((s for s in tick.stages.values() if s.cpu == c), key=lambda s: s.start):
+        # Right to left: a label starts at its bar, so the leader line of a
+        # bar further left, rising to a higher row, crosses no label.
+        for s in sorted((s for s in tick.stages.values() if s.cpu == c), key=lambda s: -s.start):
             l1 = f"{STAGE_NAMES[s.stage]}: {s.what}"
             l2 = f"{s.context} · {fmt_us(s.dur)}" + ("" if s.stage in ("top", "bottom") else f" · {s.task}")
             w = max(text_width(l1, 12.5), text_width(l2, 12))
@@ -502,13 +529,13 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
             labels[s.stage] = (r, x, anchor, l1, l2)
         rows_needed[c] = max(1, len(rows))
 
-    top_margin = 92
+    top_margin = 100
     lane_y, y = {}, top_margin
     for c in cpus:
         lane_top = y
         bar_y = lane_top + 14 + rows_needed[c] * row_h
         lane_y[c] = (lane_top, bar_y)
-        y = bar_y + bar_h + 44
+        y = bar_y + bar_h + 64
     axis_y = y
     legend_y = axis_y + 46
     H = legend_y + 4 * 22 + 72
@@ -525,7 +552,8 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
     )
     o.append(f'<rect x="0" y="0" width="{W}" height="{H}" fill="white"/>')
     o.append(f'<text x="{left}" y="30" font-size="18" font-weight="bold">{esc(title)}</text>')
-    o.append(f'<text x="{left}" y="52" font-size="12.5" fill="#444">{esc(subtitle)}</text>')
+    for i, line in enumerate(subtitle.split("\n")):
+        o.append(f'<text x="{left}" y="{52 + 17 * i}" font-size="12.5" fill="#444">{esc(line)}</text>')
 
     # Grid and time axis, relative to the start of the top half.
     step = nice_step(span)
@@ -543,7 +571,7 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
     for c in cpus:
         lane_top, bar_y = lane_y[c]
         o.append(f'<g class="lane" data-cpu="{c}">')
-        o.append(f'<rect x="0" y="{lane_top - 6}" width="{W}" height="{bar_y + bar_h + 38 - lane_top}" fill="{"#fafafa" if c % 2 == 0 else "#f3f3f3"}"/>')
+        o.append(f'<rect x="0" y="{lane_top - 6}" width="{W}" height="{bar_y + bar_h + 58 - lane_top}" fill="{"#fafafa" if c % 2 == 0 else "#f3f3f3"}"/>')
         o.append(f'<text x="14" y="{bar_y + 18}" font-size="15" font-weight="bold">CPU {c}</text>')
         o.append(f'<line x1="{left}" y1="{bar_y + bar_h / 2}" x2="{W - right}" y2="{bar_y + bar_h / 2}" stroke="#ccc" stroke-dasharray="3,4"/>')
         for s in sorted((s for s in tick.stages.values() if s.cpu == c), key=lambda s: s.start):
@@ -566,9 +594,22 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle):
             o.append(f'<line x1="{x0 + 1:.1f}" y1="{bar_y}" x2="{x0 + 1:.1f}" y2="{ly + 3}" stroke="{COLOURS[s.stage]}"/>')
             o.append(
                 f'<text x="{lx:.1f}" y="{ly - 14}" text-anchor="{anchor}" font-size="12.5" font-weight="bold" '
-                f'fill="{COLOURS[s.stage]}">{esc(l1)}</text>'
+                f'fill="{COLOURS[s.stage]}" {HALO}>{esc(l1)}</text>'
             )
-            o.append(f'<text x="{lx:.1f}" y="{ly}" text-anchor="{anchor}" fill="#222">{esc(l2)}</text>')
+            o.append(f'<text x="{lx:.1f}" y="{ly}" text-anchor="{anchor}" fill="#222" {HALO}>{esc(l2)}</text>')
+        # Underneath, thin: which task the CPU was running (sched_switch).
+        sy = bar_y + bar_h + 34
+        o.append(f'<text x="14" y="{sy + 8}" font-size="10" fill="#777">task running</text>')
+        for a, b, comm in running(events, c, t0, t1):
+            xa, xb = X(a), X(b)
+            idle = comm.startswith("swapper")
+            o.append(
+                f'<rect class="task" x="{xa:.1f}" y="{sy}" width="{max(xb - xa, 1):.1f}" height="10" '
+                f'fill="{"#e6e6e6" if idle else "#b8b8b8"}" stroke="white" stroke-width="0.5"><title>{esc(comm)}</title></rect>'
+            )
+            name = "idle" if idle else comm
+            if xb - xa > text_width(name, 9) + 6:
+                o.append(f'<text x="{xa + 3:.1f}" y="{sy + 8.5}" font-size="9" fill="#333">{esc(name)}</text>')
         o.append("</g>")
 
     # Arrows for this byte, numbered; the legend says what each is.
@@ -723,10 +764,10 @@ def main():
             if rec.params.get("trace") == "Y":
                 params += " (each stage also printk()s)"
         subtitle = (
-            f"{kernel} in QEMU (TCG, 2 CPUs){params}. Tick {n + 1} of {len(ticks)} recorded "
-            "with ftrace events (timer, irq, workqueue, sched)."
+            f"{kernel} in QEMU (TCG, 2 CPUs){params}.\nTick {n + 1} of {len(ticks)} recorded "
+            "with the kernel's trace events (timer, irq, workqueue, sched); the one of median latency."
         )
-        write_svg(paths["svg"], tick, ticks, ncpus_of(rec.trace), title, subtitle)
+        write_svg(paths["svg"], tick, ticks, ncpus_of(rec.trace), title, subtitle, events)
         if a.svg:
             with open(paths["svg"]) as src, open(a.svg, "w") as dst:
                 dst.write(src.read())
