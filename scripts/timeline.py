@@ -178,10 +178,29 @@ class Stage:
     context: str  # e.g. "hard IRQ"
     task: str
     envelope: tuple | None = None  # (start, end) of the enclosing softirq, if any
+    # (cpu, start, end) of each stretch on a CPU, for a task preempted in the
+    # middle (and perhaps moved to another CPU); None: one stretch on `cpu`.
+    segments: list | None = None
 
     @property
     def dur(self):
         return self.end - self.start
+
+    @property
+    def runs(self):
+        return self.segments or [(self.cpu, self.start, self.end)]
+
+    @property
+    def on_cpu(self):
+        return sum(b - a for _, a, b in self.runs)
+
+    def cpu_at(self, t):
+        """The CPU the stage was on at time t (or last before it)."""
+        cpu = self.runs[0][0]
+        for c, a, _ in self.runs:
+            if a <= t:
+                cpu = c
+        return cpu
 
 
 @dataclass
@@ -195,7 +214,7 @@ class Tick:
 
     @property
     def cpus(self):
-        return sorted({s.cpu for s in self.stages.values()})
+        return sorted({c for s in self.stages.values() for c, _, _ in s.runs})
 
 
 def context_of(flags):
@@ -215,6 +234,14 @@ def is_simrupt(function):
 
 
 class Trace:
+    """The events of one recording, and the search for each tick's stages in them.
+
+    Each stage is found from the one before it, as the byte travels: the
+    bottom half after the top half on the same CPU, the work item from the
+    `workqueue_queue_work` its bottom half made, the reader from the wakeup
+    its work item made. A tick missing a link keeps the stages found so far.
+    """
+
     def __init__(self, events, reader=None):
         self.events = events
         self.reader = reader
@@ -270,13 +297,17 @@ class Trace:
                         yield Stage("top", e.cpu, e.ts, x.ts, what, context_of(e.flags), e.task), e, x
 
     def bottom_half(self, top, entry, exit_, limit):
-        softirq = lambda x, name: x.name == name and x.args.get("vec", "").startswith("6")
+        def softirq(x, name):  # the TASKLET softirq is vector 6
+            return x.name == name and x.args.get("vec", "").startswith("6")
+
         # A tasklet, run by the TASKLET softirq on the CPU that scheduled it.
         t = self.next_on(
             top.cpu, exit_.index, lambda x: x.name == "tasklet_entry" and is_simrupt(x.args.get("function")), limit
         )
         if t:
-            tx = self.next_on(top.cpu, t.index, lambda x: x.name == "tasklet_exit")
+            tx = self.next_on(
+                top.cpu, t.index, lambda x: x.name == "tasklet_exit" and x.args.get("tasklet") == t.args.get("tasklet")
+            )
             if tx:
                 s = Stage("bottom", t.cpu, t.ts, tx.ts, "tasklet", context_of(t.flags), t.task)
                 se = self.last_on(t.cpu, t.index, lambda x: softirq(x, "softirq_entry"))
@@ -321,10 +352,28 @@ class Trace:
         st = self.first(q.index, lambda x: x.name == "workqueue_execute_start" and x.args.get("work") == w)
         if not st:
             return None, q
-        en = self.next_on(st.cpu, st.index, lambda x: x.name == "workqueue_execute_end" and x.args.get("work") == w)
+        # On any CPU: a kworker is a task like any other, and may be
+        # preempted and resumed elsewhere before the work item returns.
+        en = self.first(st.index, lambda x: x.name == "workqueue_execute_end" and x.args.get("work") == w)
         if not en:
             return None, q
-        return Stage("work", st.cpu, st.ts, en.ts, "simrupt_work_func", context_of(st.flags), st.task), q
+        stage = Stage("work", st.cpu, st.ts, en.ts, "simrupt_work_func", context_of(st.flags), st.task)
+        stage.segments = self.stretches(st, en)
+        return stage, q
+
+    def stretches(self, first, last):
+        """(cpu, start, end) of each stretch task `first.pid` ran between two of its events."""
+        out, cpu, since = [], first.cpu, first.ts
+        for e in self.events[first.index : last.index]:
+            if e.name != "sched_switch":
+                continue
+            if cpu is not None and e.args.get("prev_pid") == str(first.pid):
+                out.append((cpu, since, e.ts))
+                cpu = None
+            elif cpu is None and e.args.get("next_pid") == str(first.pid):
+                cpu, since = e.cpu, e.ts
+        out.append((last.cpu, since if cpu is not None else last.ts, last.ts))
+        return out
 
     def reader_run(self, work):
         wk = self.first(
@@ -397,29 +446,30 @@ def fmt_us(us):
 def write_json(path, ticks, title):
     """Chrome JSON trace events: one "thread" per CPU, a slice per stage, flows between them."""
     evs = [{"ph": "M", "pid": 1, "name": "process_name", "args": {"name": title}}]
-    cpus = sorted({s.cpu for t in ticks for s in t.stages.values()})
+    cpus = sorted({c for t in ticks for c in t.cpus})
     for c in cpus:
         evs.append({"ph": "M", "pid": 1, "tid": c, "name": "thread_name", "args": {"name": f"CPU {c}"}})
         evs.append({"ph": "M", "pid": 1, "tid": c, "name": "thread_sort_index", "args": {"sort_index": c}})
     flow = 0
     for n, t in enumerate(ticks):
         for s in t.stages.values():
-            evs.append(
-                {
-                    "ph": "X",
-                    "pid": 1,
-                    "tid": s.cpu,
-                    "ts": round(s.start, 3),
-                    "dur": round(s.dur, 3),
-                    "name": f"{STAGE_NAMES[s.stage]}: {s.what}",
-                    "cat": s.context,
-                    "args": {"tick": n, "context": s.context, "task": s.task},
-                }
-            )
+            for c, a, b in s.runs:
+                evs.append(
+                    {
+                        "ph": "X",
+                        "pid": 1,
+                        "tid": c,
+                        "ts": round(a, 3),
+                        "dur": round(b - a, 3),
+                        "name": f"{STAGE_NAMES[s.stage]}: {s.what}",
+                        "cat": s.context,
+                        "args": {"tick": n, "context": s.context, "task": s.task},
+                    }
+                )
         for a, ta, b, tb, label in t.arrows:
             flow += 1
             sa, sb = t.stages[a], t.stages[b]
-            evs.append({"ph": "s", "id": flow, "pid": 1, "tid": sa.cpu, "ts": round(min(ta, sa.end), 3), "name": label, "cat": "flow"})
+            evs.append({"ph": "s", "id": flow, "pid": 1, "tid": sa.cpu_at(ta), "ts": round(min(ta, sa.end), 3), "name": label, "cat": "flow"})
             evs.append({"ph": "f", "bp": "e", "id": flow, "pid": 1, "tid": sb.cpu, "ts": round(tb, 3), "name": label, "cat": "flow"})
     with open(path, "w") as f:
         json.dump({"traceEvents": evs, "displayTimeUnit": "ns"}, f, indent=0)
@@ -514,6 +564,10 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle, events):
         for s in sorted((s for s in tick.stages.values() if s.cpu == c), key=lambda s: -s.start):
             l1 = f"{STAGE_NAMES[s.stage]}: {s.what}"
             l2 = f"{s.context} · {fmt_us(s.dur)}" + ("" if s.stage in ("top", "bottom") else f" · {s.task}")
+            if len(s.runs) > 1:
+                l2 += f" · preempted, {fmt_us(s.on_cpu)} on CPU" + (
+                    f", resumed on CPU {s.runs[-1][0]}" if s.runs[-1][0] != s.cpu else ""
+                )
             w = max(text_width(l1, 12.5), text_width(l2, 12))
             x = X(s.start)
             anchor = "start"
@@ -582,10 +636,10 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle, events):
                     f'fill="none" stroke="{COLOURS[s.stage]}" stroke-dasharray="3,2">'
                     f"<title>TASKLET softirq: {fmt_us(s.envelope[1] - s.envelope[0])}</title></rect>"
                 )
-            x0, x1 = X(s.start), X(s.end)
+            x0 = X(s.start)
             o.append(
                 f'<rect class="stage" data-stage="{s.stage}" data-cpu="{c}" data-context="{esc(s.context)}" '
-                f'data-dur-us="{s.dur:.1f}" x="{x0:.1f}" y="{bar_y}" width="{max(x1 - x0, 3):.1f}" height="{bar_h}" '
+                f'data-dur-us="{s.dur:.1f}" x="{x0:.1f}" y="{bar_y}" width="{max(X(s.runs[0][2]) - x0, 3):.1f}" height="{bar_h}" '
                 f'rx="3" fill="{COLOURS[s.stage]}"><title>{esc(STAGE_NAMES[s.stage])}: {esc(s.what)}, '
                 f"{esc(s.context)}, {fmt_us(s.dur)}, CPU {c}, {esc(s.task)}</title></rect>"
             )
@@ -612,12 +666,27 @@ def write_svg(path, tick, ticks, ncpus, title, subtitle, events):
                 o.append(f'<text x="{xa + 3:.1f}" y="{sy + 8.5}" font-size="9" fill="#333">{esc(name)}</text>')
         o.append("</g>")
 
+    # A preempted task's later stretches, joined by a dotted line to the last.
+    for s in tick.stages.values():
+        for (c0, _, b0), (c1, a1, b1) in zip(s.runs, s.runs[1:]):
+            y0, y1 = lane_y[c0][1] + bar_h / 2, lane_y[c1][1] + bar_h / 2
+            o.append(
+                f'<path d="M{X(b0):.1f},{y0} L{X(a1):.1f},{y1}" stroke="{COLOURS[s.stage]}" stroke-width="1.5" '
+                f'stroke-dasharray="2,3" fill="none"><title>preempted: not running</title></path>'
+            )
+            o.append(
+                f'<rect class="stage" data-stage="{s.stage}" data-cpu="{c1}" data-context="{esc(s.context)}" '
+                f'x="{X(a1):.1f}" y="{lane_y[c1][1]}" width="{max(X(b1) - X(a1), 3):.1f}" height="{bar_h}" rx="3" '
+                f'fill="{COLOURS[s.stage]}"><title>{esc(STAGE_NAMES[s.stage])}, resumed on CPU {c1}</title></rect>'
+            )
+
     # Arrows for this byte, numbered; the legend says what each is.
     for n, (a, ta, b, tb, label) in enumerate(tick.arrows, 1):
         sa, sb = tick.stages[a], tick.stages[b]
-        ya, yb = lane_y[sa.cpu][1], lane_y[sb.cpu][1]
+        ca = sa.cpu_at(ta)
+        ya, yb = lane_y[ca][1], lane_y[sb.cpu][1]
         xa, xb = X(min(ta, sa.end)), X(tb)
-        if sa.cpu == sb.cpu:
+        if ca == sb.cpu:
             y0 = ya + bar_h
             dip = 26
             d = f"M{xa:.1f},{y0} C{xa:.1f},{y0 + dip} {xb:.1f},{y0 + dip} {xb:.1f},{y0 + 2}"
@@ -739,6 +808,7 @@ def main():
     ap.add_argument("--reader", type=int, help="the reader's pid (default: from the log, else any cat)")
     ap.add_argument("--check", metavar="NAME", help="print ok/FAIL NAME-... lines; exit 1 on failure")
     ap.add_argument("--min-ticks", type=int, default=3)
+    ap.add_argument("--tick", type=int, help="draw this tick (1 = the first recorded) instead of a typical one")
     a = ap.parse_args()
 
     rec = read_input(a.input, a.label)
@@ -756,6 +826,10 @@ def main():
     title = f"One tick of simrupt, per CPU ({mode})" if mode else "One tick of simrupt, per CPU"
     write_json(paths["json"], ticks, f"simrupt: {kernel} {mode}".strip())
     tick = pick_tick(ticks)
+    if a.tick is not None:
+        if not 1 <= a.tick <= len(ticks) or not ticks[a.tick - 1].complete:
+            raise SystemExit(f"timeline.py: tick {a.tick} is not one of the complete ticks")
+        tick = ticks[a.tick - 1]
     if tick:
         n = ticks.index(tick)
         params = ""
@@ -765,7 +839,8 @@ def main():
                 params += " (each stage also printk()s)"
         subtitle = (
             f"{kernel} in QEMU (TCG, 2 CPUs){params}.\nTick {n + 1} of {len(ticks)} recorded "
-            "with the kernel's trace events (timer, irq, workqueue, sched); the one of median latency."
+            "with the kernel's trace events (timer, irq, workqueue, sched)"
+            + (f"." if a.tick else "; the one of median latency.")
         )
         write_svg(paths["svg"], tick, ticks, ncpus_of(rec.trace), title, subtitle, events)
         if a.svg:
