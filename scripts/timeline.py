@@ -424,9 +424,9 @@ class Trace:
 
 
 def pick_tick(ticks):
-    """The most typical complete tick: each stage's duration, and the time from
-    the timer to cat running, closest (by ratio) to their medians over all
-    complete ticks. Ticks spanning two CPUs are preferred."""
+    """A typical complete tick: each stage's duration, and the time from the
+    timer to cat running, closest (by ratio) to their medians over all complete
+    ticks; ticks with no stage preempted, then ticks on two CPUs, first."""
     complete = [t for t in ticks if t.complete]
     if not complete:
         return None
@@ -441,7 +441,9 @@ def pick_tick(ticks):
         d = sum(abs(math.log(max(t.stages[s].dur, 1) / med[s])) for s in STAGES)
         return d + abs(math.log(max(latency(t), 1) / med_lat))
 
-    multi = [t for t in complete if len(t.cpus) >= 2] or complete
+    # Clearest first: no stage preempted, and stages on two CPUs.
+    plain = [t for t in complete if all(len(st.runs) == 1 for st in t.stages.values())] or complete
+    multi = [t for t in plain if len(t.cpus) >= 2] or plain
     return min(multi, key=distance)
 
 
@@ -854,7 +856,7 @@ def main():
         subtitle = (
             f"{kernel} in QEMU (TCG, 2 CPUs){params}.\nTick {n + 1} of {len(ticks)} recorded "
             "with the kernel's trace events (timer, irq, workqueue, sched)"
-            + ("." if a.tick else "; the most typical one (nearest the medians).")
+            + ("." if a.tick else "; a typical one (nearest the medians, not preempted).")
         )
         write_svg(paths["svg"], tick, ticks, ncpus_of(rec.trace), title, subtitle, events)
         if a.svg:
