@@ -756,7 +756,7 @@ def summary_lines(ticks):
     return [
         f"All {len(complete)} complete ticks of {len(ticks)} recorded, median duration: " + "; ".join(parts) + ".",
         f"Timer fired to cat running: median {fmt_us(statistics.median(lat))}. "
-        "QEMU software emulation with a debug kernel: times are many times a real machine's.",
+        "A debug kernel in QEMU (software emulation unless SIMRUPT_KVM=1): times are many times a real machine's.",
     ]
 
 
@@ -854,7 +854,7 @@ def main():
             if rec.params.get("trace") == "Y":
                 params += " (each stage also printk()s)"
         subtitle = (
-            f"{kernel} in QEMU (TCG, 2 CPUs){params}.\nTick {n + 1} of {len(ticks)} recorded "
+            f"{kernel} in QEMU, {ncpus_of(rec.trace) or len(tick.cpus)} CPUs{params}.\nTick {n + 1} of {len(ticks)} recorded "
             "with the kernel's trace events (timer, irq, workqueue, sched)"
             + ("." if a.tick else "; a typical one (nearest the medians, not preempted).")
         )
