@@ -3,15 +3,16 @@
 # `make check`: every test of the project, host and VM, from a fresh clone.
 #
 #  1. install what is missing (scripts/deps.sh);
-#  2. host tests, once: the guest test program, the log scanner's self-test,
-#     rustfmt, histogram.rs and fast_buf's test suites;
+#  2. host tests, once: the guest test program, the log scanner's and the
+#     timeline check's self-tests, rustfmt, histogram.rs and fast_buf's test suites;
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
-#     boot each: pipeline, measure, faults, scanner (self-test); every boot's
-#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak; then
-#     kapi's checks (tests/kapi/run.sh: misuses that must not compile, and the
-#     self-test build, booted as the kapi suite).
+#     boot each: pipeline, measure, faults, timeline, scanner (self-test);
+#     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak;
+#     the timeline suite's ftrace traces are checked by scripts/timeline.py;
+#     then kapi's checks (tests/kapi/run.sh: misuses that must not compile,
+#     and the self-test build, booted as the kapi suite).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -73,6 +74,7 @@ else
   record "FAIL rustfmt: run 'rustfmt --edition 2021 simrupt.rs' (see $logs/rustfmt.log)"
 fi
 tests/scan-log-selftest.sh | collect
+tests/timeline-selftest.sh | collect
 # histogram.rs, the module's own file, compiled and tested on the host.
 if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
       cargo test --locked) > "$logs/histogram.log" 2>&1; then
@@ -94,7 +96,7 @@ vm_suite() {
   say "Linux $kv VM: $name"
   local log=$logs/vm-$kv-$name.log rc
   scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 1200 \
-    "tests/guest/$name.sh" tests/guest/lib.sh "$@" | tee "$logs/lines-$kv-$name" | collect
+    "tests/guest/$name.sh" tests/guest/lib.sh tests/guest/trace.sh "$@" | tee "$logs/lines-$kv-$name" | collect
   rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ] && ! grep -q "^FAIL " "$logs/lines-$kv-$name"; then
     record "FAIL $kv:vm-$name: guest exited $rc, see $log"
@@ -127,12 +129,19 @@ kernel_section() {
   run_step "$kv:build-broken-module" make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
 
   if [ -f simrupt.ko ]; then
-    for suite in pipeline measure faults; do
+    for suite in pipeline measure faults timeline; do
       vm_suite "$suite"
       if [ "$scan_rc" -eq 0 ]; then record "ok $kv:logscan-$suite"; else
         record "FAIL $kv:logscan-$suite: $(head -n 3 "$logs/scan-$kv-$suite.txt" | tr '\n' ' ')"
         cat "$logs/scan-$kv-$suite.txt"
       fi
+    done
+    # The timeline suite's traces, checked and drawn on the host.
+    for mode in hrtimer-tasklet timer_list-bh_wq; do
+      python3 scripts/timeline.py --check "timeline-$mode" --label "$mode" --out-dir "$logs/timeline-$kv-$mode" \
+        "$logs/vm-$kv-timeline.log" > "$logs/timeline-$kv-$mode.txt" 2>&1
+      collect < "$logs/timeline-$kv-$mode.txt"
+      grep -qE '^(ok|FAIL) ' "$logs/timeline-$kv-$mode.txt" || record "FAIL $kv:timeline-$mode: see $logs/timeline-$kv-$mode.txt"
     done
   fi
   # kapi's soundness: misuses that must not compile, and in-kernel self-tests.

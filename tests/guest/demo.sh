@@ -2,6 +2,8 @@
 # The guest side of `make demo`. The console shows both what the commands print
 # and, with the console log level raised, every kernel message as it happens:
 # the same picture as `cat /dev/simrupt` in one terminal and `dmesg -w` in another.
+# Then it records the kernel's trace events (tests/guest/trace.sh) for the
+# host's timeline picture (scripts/timeline.py).
 step() { echo; echo "### $*"; }
 
 step "insmod simrupt.ko    (the module registers /dev/simrupt; devtmpfs creates the node)"
@@ -24,6 +26,13 @@ kill $pid
 wait $pid 2>/dev/null
 dmesg -n 5
 echo
+
+step "The same, seen by the kernel's own tracing (ftrace events, no printk), 2 seconds"
+echo "    Recorded: timer, softirq, tasklet, workqueue and scheduler events. The device is"
+echo "    opened first by a process on CPU 0, so the timer (our interrupt) fires on CPU 0;"
+echo "    cat reads on CPU 1. The host draws one tick from this trace (step 5)."
+. /trace.sh
+trace_ticks "$(cat /sys/module/simrupt/parameters/timer)-$(cat /sys/module/simrupt/parameters/bottom_half)" 2
 
 step "rmmod simrupt"
 rmmod simrupt && echo "unloaded cleanly"
