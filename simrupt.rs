@@ -149,11 +149,14 @@ module_param!(
 struct PeriodUs(U32Param);
 
 impl ParamValue for PeriodUs {
+    /// Parses first, then validates the number: `0`, `00` and `0x0` are all 0.
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
-        if TIMER.index() != 0 && text.strip_suffix(b"\n").unwrap_or(text) != b"0" {
+        let us = self.0.parse(text)?;
+        if TIMER.index() != 0 && us != 0 {
             return Err("period_us needs timer=hrtimer (timer_list counts in jiffies)");
         }
-        self.0.set(text)
+        self.0.store(us);
+        Ok(())
     }
 
     fn get(&self, out: &mut kapi::param::Writer<'_>) {
