@@ -19,7 +19,13 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::{size_of, MaybeUninit};
 use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
-use kernel::{alloc::VVec, bindings, error::code::EFAULT, prelude::*, uaccess::UserPtr};
+use kernel::{
+    alloc::VVec,
+    bindings,
+    error::code::{EFAULT, EINVAL},
+    prelude::*,
+    uaccess::UserPtr,
+};
 
 /// `struct __kfifo` from `include/linux/kfifo.h`.
 #[repr(C)]
@@ -79,8 +85,9 @@ unsafe impl<T: Copy + Send> Send for Kfifo<T> {}
 unsafe impl<T: Copy + Send> Sync for Kfifo<T> {}
 
 impl<T: Copy> Kfifo<T> {
-    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of `size` elements (rounded
-    /// up to a power of two), and its two role tokens.
+    /// Allocates (`GFP_KERNEL`, may sleep) a fifo of exactly `size`
+    /// elements, and its two role tokens. `size` must be a power of two
+    /// (kfifo's own rule), at least 2: otherwise `EINVAL`.
     pub(crate) fn alloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
         let fifo = Self::empty();
         // SAFETY: `raw` is valid for writes; on failure `__kfifo_alloc` leaves
@@ -88,30 +95,55 @@ impl<T: Copy> Kfifo<T> {
         kernel::error::to_result(unsafe {
             __kfifo_alloc(fifo.raw.get(), size, size_of::<T>(), bindings::GFP_KERNEL)
         })?;
+        // `__kfifo_alloc` takes `size` in elements, rounded up to a power of two.
+        fifo.check_capacity(size)?;
         // INVARIANT: The fifo is allocated and we hand out exactly one token of each role.
         Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
     }
 
     /// Like [`Kfifo::alloc`], but the buffer comes from vmalloc (C's
     /// `kfifo_init()` over a `vmalloc()`ed buffer): for large fifos, which
-    /// need not be physically contiguous. `size` must be a power of two.
+    /// need not be physically contiguous. Same rules for `size`.
     pub(crate) fn alloc_vmalloc(size: u32) -> Result<(Self, KfifoIn<T>, KfifoOut<T>)> {
+        // `__kfifo_init` takes the buffer's size in *bytes* (and divides it by
+        // the element size), unlike `__kfifo_alloc`.
+        let bytes = size
+            .checked_mul(u32::try_from(size_of::<T>()).map_err(|_| EINVAL)?)
+            .ok_or(EINVAL)?;
         let mut buf = VVec::<T>::with_capacity(size as usize, GFP_KERNEL)?;
         let mut fifo = Self::empty();
         // SAFETY: `raw` is valid for writes; `buf` has room for `size`
-        // elements of `T` and is kept in `fifo.vbuf` below, so it outlives
-        // every use of `raw`. (Moving a `VVec` does not move its buffer.)
+        // elements of `T`, which is `bytes` bytes, and is kept in `fifo.vbuf`
+        // below, so it outlives every use of `raw`. (Moving a `VVec` does not
+        // move its buffer.)
         kernel::error::to_result(unsafe {
             __kfifo_init(
                 fifo.raw.get(),
                 buf.as_mut_ptr().cast(),
-                size,
+                bytes,
                 size_of::<T>(),
             )
         })?;
         // INVARIANT: The fifo is set up over `vbuf`; one token of each role.
         fifo.vbuf = Some(buf);
+        fifo.check_capacity(size)?;
         Ok((fifo, KfifoIn(PhantomData), KfifoOut(PhantomData)))
+    }
+
+    /// Asserts that the fifo holds exactly the `size` elements asked for:
+    /// kfifo silently rounds a size that is not a power of two (up in
+    /// `__kfifo_alloc`, down in `__kfifo_init`), and a fifo smaller than its
+    /// user's sizing arguments assume breaks them without a sound.
+    fn check_capacity(&self, size: u32) -> Result {
+        if self.capacity() != size as usize {
+            pr_err!(
+                "kfifo: asked for {} elements, got {}: size must be a power of two\n",
+                size,
+                self.capacity()
+            );
+            return Err(EINVAL);
+        }
+        Ok(())
     }
 
     fn empty() -> Self {
