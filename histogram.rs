@@ -32,6 +32,9 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Number of log2 buckets: bucket `i` holds values in `[2^(i-1), 2^i)`, bucket 0 holds 0.
 pub(crate) const BUCKETS: usize = 64;
 
+/// Number of steps of [`Histogram::record`] and of [`Histogram::reset`].
+pub(crate) const STEPS: usize = 4;
+
 /// A log2-bucketed histogram of nanosecond values, updated lock-free.
 ///
 /// The number of values is the sum of `buckets` (there is no separate count
@@ -81,10 +84,32 @@ impl Histogram {
 
     /// Adds one value. Lock-free: callable from hard-IRQ context.
     pub(crate) fn record(&self, value: u64) {
-        self.buckets[bucket_of(value)].fetch_add(1, Relaxed);
-        self.sum.fetch_add(value, Relaxed);
-        self.min.fetch_min(value, Relaxed);
-        self.max.fetch_max(value, Relaxed);
+        for step in 0..STEPS {
+            self.record_step(value, step);
+        }
+    }
+
+    /// Step `step` (of [`STEPS`]) of [`Histogram::record`]: each is one
+    /// atomic update, and another context may run between any two.
+    /// Split out so that host tests can run every interleaving of the steps.
+    pub(crate) fn record_step(&self, value: u64, step: usize) {
+        match step {
+            0 => {
+                if let Some(b) = self.buckets.get(bucket_of(value)) {
+                    b.fetch_add(1, Relaxed);
+                }
+            }
+            1 => {
+                self.sum.fetch_add(value, Relaxed);
+            }
+            2 => {
+                self.min.fetch_min(value, Relaxed);
+            }
+            3 => {
+                self.max.fetch_max(value, Relaxed);
+            }
+            _ => {}
+        }
     }
 
     /// Forgets every value.
@@ -93,12 +118,24 @@ impl Histogram {
     /// kept in part (see the module documentation); [`Histogram::snapshot`]
     /// still gives a consistent summary afterwards.
     pub(crate) fn reset(&self) {
-        for b in &self.buckets {
-            b.store(0, Relaxed);
+        for step in 0..STEPS {
+            self.reset_step(step);
         }
-        self.sum.store(0, Relaxed);
-        self.min.store(u64::MAX, Relaxed);
-        self.max.store(0, Relaxed);
+    }
+
+    /// Step `step` (of [`STEPS`]) of [`Histogram::reset`], as [`Histogram::record_step`].
+    pub(crate) fn reset_step(&self, step: usize) {
+        match step {
+            0 => {
+                for b in &self.buckets {
+                    b.store(0, Relaxed);
+                }
+            }
+            1 => self.sum.store(0, Relaxed),
+            2 => self.min.store(u64::MAX, Relaxed),
+            3 => self.max.store(0, Relaxed),
+            _ => {}
+        }
     }
 
     /// Copies the current state, made consistent (see [`Snapshot::from_raw`]).
