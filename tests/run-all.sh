@@ -5,7 +5,8 @@
 #  1. install what is missing (scripts/deps.sh), build or reuse the test kernel;
 #  2. build simrupt.ko (warnings fail), the guest test program, the broken module;
 #  3. host tests: the log scanner's self-test, fast_buf's test suite;
-#  4. VM suites, one boot each: pipeline, measure, faults, scanner (self-test);
+#  4. VM suites, one boot each: pipeline, measure, faults, robust, stress,
+#     scanner (self-test);
 #     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; the last
@@ -82,6 +83,19 @@ if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simr
 else
   record "FAIL histogram-unit: see $logs/histogram.log"; tail -n 20 "$logs/histogram.log"
 fi
+# The record/reset/render stress test and the repair of any raw state under
+# Miri (data races, UB), when rustup's nightly with Miri is there.
+if command -v rustup > /dev/null && rustup run nightly cargo miri --version > /dev/null 2>&1; then
+  if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
+        CARGO_PROFILE_TEST_OPT_LEVEL=0 cargo +nightly miri test --locked --lib -- \
+        stress_record_reset_render from_raw) > "$logs/histogram-miri.log" 2>&1; then
+    record "ok histogram-miri"
+  else
+    record "FAIL histogram-miri: see $logs/histogram-miri.log"; tail -n 20 "$logs/histogram-miri.log"
+  fi
+else
+  record "SKIP histogram-miri: no rustup nightly toolchain with the miri component"
+fi
 if [ -x tests/fastbuf/run.sh ]; then
   tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | collect
 else
@@ -92,7 +106,7 @@ fi
 vm_suite() {
   local name=$1; shift
   local scan_opts=()
-  if [ "$name" = faults ]; then scan_opts=(--allow-alloc-failures); fi
+  case $name in faults | robust) scan_opts=(--allow-alloc-failures) ;; esac
   say "VM: $name"
   local log=$logs/vm-$name.log rc
   scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 1200 \
@@ -115,6 +129,12 @@ if [ -f simrupt.ko ]; then
   vm_suite faults
   if [ "$scan_rc" -eq 0 ]; then record "ok logscan-faults"; else
     record "FAIL logscan-faults: $(head -n 3 "$logs/scan-faults.txt" | tr '\n' ' ')"; cat "$logs/scan-faults.txt"; fi
+  # Issue 8: parameter parsing, run-time fault injection; races, fill, soak.
+  for suite in robust stress; do
+    vm_suite $suite
+    if [ "$scan_rc" -eq 0 ]; then record "ok logscan-$suite"; else
+      record "FAIL logscan-$suite: $(head -n 3 "$logs/scan-$suite.txt" | tr '\n' ' ')"; cat "$logs/scan-$suite.txt"; fi
+  done
 fi
 if [ -f tests/broken/simrupt_broken.ko ]; then
   vm_suite scanner tests/broken/simrupt_broken.ko
