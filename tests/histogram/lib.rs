@@ -189,7 +189,10 @@ mod tests {
             } else {
                 h.record_step(values[actor - 1], step);
             }
-            assert_consistent(&h.snapshot(), &format!("{prior:?} {values:?} {order:?} after {i}"));
+            assert_consistent(
+                &h.snapshot(),
+                &format!("{prior:?} {values:?} {order:?} after {i}"),
+            );
         }
         h.snapshot()
     }
@@ -260,7 +263,12 @@ mod tests {
             (600, 600, 600),
         ];
         for (min, max, sum) in cases {
-            for fill in [&[][..], &[(10usize, 3u64)], &[(0, 1), (63, u64::MAX)], &[(10, 1), (11, 2)]] {
+            for fill in [
+                &[][..],
+                &[(10usize, 3u64)],
+                &[(0, 1), (63, u64::MAX)],
+                &[(10, 1), (11, 2)],
+            ] {
                 let mut buckets = [0u64; BUCKETS];
                 for &(i, n) in fill {
                     buckets[i] = n;
