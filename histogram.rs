@@ -8,8 +8,23 @@
 //! consistent while it runs (each number is exact, but they are read one after
 //! the other).
 //!
+//! # Races, and why rendering cannot panic
+//!
+//! A record is five separate atomic updates, and a reset is 67 separate
+//! stores; nothing orders them against each other. So a reset racing a record
+//! can keep part of the record and lose the rest: the bucket counted but `min`
+//! and `max` back at their empty values, or `max` set but the bucket zeroed.
+//! And a snapshot racing records may see a new `min` but not its bucket.
+//! Rather than forbid these interleavings (which would need a lock in the hard
+//! IRQ handler), [`Histogram::snapshot`] makes whatever it reads consistent:
+//! the buckets are the truth, and `min`, `max` and the mean are brought
+//! inside the range of the non-empty buckets (see [`Snapshot`]'s
+//! `# Invariants`). A race may thus lose or keep a record, but never produce
+//! a summary where `min > max`, and never a panic. Every computation on a
+//! snapshot also saturates instead of overflowing, for any field values.
+//!
 //! Like `fastbuf.rs`, this file depends on `core` only, so the host test crate
-//! in `tests/fastbuf/` compiles and tests the very same file.
+//! in `tests/histogram/` compiles and tests the very same file.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -17,15 +32,16 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Number of log2 buckets: bucket `i` holds values in `[2^(i-1), 2^i)`, bucket 0 holds 0.
 pub(crate) const BUCKETS: usize = 64;
 
+/// Number of steps of [`Histogram::record`] and of [`Histogram::reset`].
+pub(crate) const STEPS: usize = 4;
+
 /// A log2-bucketed histogram of nanosecond values, updated lock-free.
 ///
-/// # Invariants
-///
-/// `count` is the number of `record` calls since the last `reset`, and equals
-/// the sum of `buckets` once every `record` in flight has returned.
+/// The number of values is the sum of `buckets` (there is no separate count
+/// to fall out of step with it). `sum`, `min` and `max` are exact when no
+/// `reset` raced a `record`; otherwise [`Histogram::snapshot`] repairs them.
 pub(crate) struct Histogram {
     buckets: [AtomicU64; BUCKETS],
-    count: AtomicU64,
     sum: AtomicU64,
     min: AtomicU64,
     max: AtomicU64,
@@ -37,12 +53,21 @@ pub(crate) fn bucket_of(value: u64) -> usize {
     bits.min(BUCKETS - 1)
 }
 
-/// The smallest value of bucket `i` (`0` for bucket 0).
+/// The smallest value of bucket `i` (`0` for bucket 0; `i` is capped at the last bucket).
 pub(crate) fn bucket_low(i: usize) -> u64 {
-    if i == 0 {
-        0
-    } else {
-        1u64 << (i - 1)
+    match i.min(BUCKETS - 1) {
+        0 => 0,
+        i => 1u64 << (i - 1),
+    }
+}
+
+/// The largest value of bucket `i` (`i` is capped at the last bucket, which
+/// also holds every value too large for its own).
+pub(crate) fn bucket_high(i: usize) -> u64 {
+    match i.min(BUCKETS - 1) {
+        0 => 0,
+        i if i == BUCKETS - 1 => u64::MAX,
+        i => (1u64 << i) - 1,
     }
 }
 
@@ -51,7 +76,6 @@ impl Histogram {
     pub(crate) const fn new() -> Self {
         Self {
             buckets: [const { AtomicU64::new(0) }; BUCKETS],
-            count: AtomicU64::new(0),
             sum: AtomicU64::new(0),
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
@@ -60,41 +84,84 @@ impl Histogram {
 
     /// Adds one value. Lock-free: callable from hard-IRQ context.
     pub(crate) fn record(&self, value: u64) {
-        self.buckets[bucket_of(value)].fetch_add(1, Relaxed);
-        self.sum.fetch_add(value, Relaxed);
-        self.min.fetch_min(value, Relaxed);
-        self.max.fetch_max(value, Relaxed);
-        self.count.fetch_add(1, Relaxed);
+        for step in 0..STEPS {
+            self.record_step(value, step);
+        }
+    }
+
+    /// Step `step` (of [`STEPS`]) of [`Histogram::record`]: each is one
+    /// atomic update, and another context may run between any two.
+    /// Split out so that host tests can run every interleaving of the steps.
+    pub(crate) fn record_step(&self, value: u64, step: usize) {
+        match step {
+            0 => {
+                if let Some(b) = self.buckets.get(bucket_of(value)) {
+                    b.fetch_add(1, Relaxed);
+                }
+            }
+            1 => {
+                self.sum.fetch_add(value, Relaxed);
+            }
+            2 => {
+                self.min.fetch_min(value, Relaxed);
+            }
+            3 => {
+                self.max.fetch_max(value, Relaxed);
+            }
+            _ => {}
+        }
     }
 
     /// Forgets every value.
+    ///
+    /// Not atomic: a `record` running at the same time may be kept, lost, or
+    /// kept in part (see the module documentation); [`Histogram::snapshot`]
+    /// still gives a consistent summary afterwards.
     pub(crate) fn reset(&self) {
-        for b in &self.buckets {
-            b.store(0, Relaxed);
+        for step in 0..STEPS {
+            self.reset_step(step);
         }
-        self.count.store(0, Relaxed);
-        self.sum.store(0, Relaxed);
-        self.min.store(u64::MAX, Relaxed);
-        self.max.store(0, Relaxed);
     }
 
-    /// Copies the current state.
+    /// Step `step` (of [`STEPS`]) of [`Histogram::reset`], as [`Histogram::record_step`].
+    pub(crate) fn reset_step(&self, step: usize) {
+        match step {
+            0 => {
+                for b in &self.buckets {
+                    b.store(0, Relaxed);
+                }
+            }
+            1 => self.sum.store(0, Relaxed),
+            2 => self.min.store(u64::MAX, Relaxed),
+            3 => self.max.store(0, Relaxed),
+            _ => {}
+        }
+    }
+
+    /// Copies the current state, made consistent (see [`Snapshot::from_raw`]).
     pub(crate) fn snapshot(&self) -> Snapshot {
         let mut buckets = [0u64; BUCKETS];
         for (out, b) in buckets.iter_mut().zip(&self.buckets) {
             *out = b.load(Relaxed);
         }
-        Snapshot {
-            count: buckets.iter().sum(),
+        Snapshot::from_raw(
             buckets,
-            sum: self.sum.load(Relaxed),
-            min: self.min.load(Relaxed),
-            max: self.max.load(Relaxed),
-        }
+            self.sum.load(Relaxed),
+            self.min.load(Relaxed),
+            self.max.load(Relaxed),
+        )
     }
 }
 
 /// A copy of a [`Histogram`] at one moment.
+///
+/// # Invariants
+///
+/// Established by [`Snapshot::from_raw`], whatever it was given:
+/// `count` is the sum of `buckets` (saturating). If `count == 0`, then
+/// `sum == 0`, `min == u64::MAX` and `max == 0`. Otherwise `min` lies in the
+/// lowest non-empty bucket, `max` in the highest, `min <= max`, and
+/// `sum / count` lies in `[min, max]`.
 pub(crate) struct Snapshot {
     /// Values per bucket.
     pub(crate) buckets: [u64; BUCKETS],
@@ -109,19 +176,76 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    /// Builds a consistent snapshot from fields read one after the other,
+    /// while records and resets may have run in between.
+    ///
+    /// The buckets are taken as the truth. A `min` outside the lowest
+    /// non-empty bucket (a record's bucket zeroed by a reset, or not seen yet,
+    /// or its `min` lost to a reset) becomes that bucket's lowest value; a
+    /// `max` outside the highest, that bucket's highest value. `sum` is brought
+    /// into `[count * min, count * max]`, so that the mean lies in `[min, max]`.
+    /// When nothing raced, `min`, `max` and `sum` are exact and kept as they are.
+    pub(crate) fn from_raw(buckets: [u64; BUCKETS], sum: u64, min: u64, max: u64) -> Self {
+        let count = buckets.iter().fold(0u64, |acc, &n| acc.saturating_add(n));
+        let lowest = buckets.iter().position(|&n| n != 0);
+        let highest = buckets.iter().rposition(|&n| n != 0);
+        let (Some(lowest), Some(highest)) = (lowest, highest) else {
+            // INVARIANT: Empty: the empty values, whatever was read.
+            return Self {
+                buckets,
+                count: 0,
+                sum: 0,
+                min: u64::MAX,
+                max: 0,
+            };
+        };
+        let min = if bucket_of(min) == lowest {
+            min
+        } else {
+            bucket_low(lowest)
+        };
+        let max = if bucket_of(max) == highest {
+            max
+        } else {
+            bucket_high(highest)
+        };
+        // Both in the same bucket but crossed (a race kept a `min` of one
+        // record and a `max` of another): the bucket's bounds are what is known.
+        let (min, max) = if min <= max {
+            (min, max)
+        } else {
+            (bucket_low(lowest), bucket_high(highest))
+        };
+        // INVARIANT: `lowest <= highest`, so `min <= max`, each in its bucket;
+        // `sum` is within `count` times each, so the mean is within both.
+        let sum = sum
+            .max(count.saturating_mul(min))
+            .min(count.saturating_mul(max));
+        Self {
+            buckets,
+            count,
+            sum,
+            min,
+            max,
+        }
+    }
+
     /// Estimates the `q`-th quantile, `q` in per mille (500 = median, 990 = p99).
     ///
     /// The first and last ranks are `min` and `max`, exactly. Otherwise it
     /// finds the bucket holding the value of that rank and interpolates
     /// linearly inside it, then clamps to `[min, max]`: the estimate is in
     /// the same log2 bucket as the true value, and monotonic in `q`, so
-    /// `min <= median <= p99 <= max` always holds.
+    /// `min <= median <= p99 <= max` always holds (given the type invariants).
+    ///
+    /// Never panics, whatever the fields hold: no `clamp` (which panics if
+    /// `min > max`), and every operation saturates.
     pub(crate) fn quantile(&self, q: u64) -> u64 {
         if self.count == 0 {
             return 0;
         }
         // The rank (1-based) of the wanted value.
-        let rank = (self.count * q).div_ceil(1000).max(1);
+        let rank = self.count.saturating_mul(q.min(1000)).div_ceil(1000).max(1);
         // The extremes are known exactly.
         if rank == 1 {
             return self.min;
@@ -131,14 +255,14 @@ impl Snapshot {
         }
         let mut below = 0u64;
         for (i, &n) in self.buckets.iter().enumerate() {
-            if n == 0 || below + n < rank {
-                below += n;
+            if n == 0 || below.saturating_add(n) < rank {
+                below = below.saturating_add(n);
                 continue;
             }
             let low = bucket_low(i);
-            let width = bucket_low(i + 1).saturating_sub(low).max(1);
+            let width = bucket_high(i).saturating_sub(low).saturating_add(1);
             // Values of this bucket before the rank: in [0, n - 1].
-            let before = rank - below - 1;
+            let before = rank.saturating_sub(below).saturating_sub(1);
             // `width * before / n`, which stays inside the bucket, without
             // 128-bit division (the kernel has none).
             let offset = match width.checked_mul(before) {
@@ -146,14 +270,18 @@ impl Snapshot {
                 None => width / n * before,
             };
             let estimate = low.saturating_add(offset);
-            return estimate.clamp(self.min, self.max);
+            // `clamp(min, max)` without its panic when `min > max`.
+            return estimate.max(self.min).min(self.max);
         }
         self.max
     }
 
-    /// Mean value, `0` if none.
+    /// Mean value, `0` if none; within `[min, max]` even if the fields are not.
     pub(crate) fn mean(&self) -> u64 {
-        self.sum.checked_div(self.count).unwrap_or(0)
+        match self.sum.checked_div(self.count) {
+            Some(mean) => mean.max(self.min).min(self.max),
+            None => 0,
+        }
     }
 
     /// Writes the summary line and a text bar chart of the non-empty buckets.
@@ -179,7 +307,7 @@ impl Snapshot {
             return Ok(());
         }
         for (i, &n) in self.buckets.iter().enumerate().filter(|(_, &n)| n != 0) {
-            let bar = (n * 40).div_ceil(peak) as usize;
+            let bar = n.saturating_mul(40).div_ceil(peak).min(40) as usize;
             write!(out, "  {:>12} ns ", Ns(bucket_low(i)))?;
             for _ in 0..bar {
                 out.write_char('#')?;
@@ -255,9 +383,9 @@ impl PerCpu {
         self.counts[i].fetch_add(1, Relaxed);
     }
 
-    /// The count for `cpu`.
+    /// The count for `cpu` (`0` beyond [`MAX_CPUS`]).
     pub(crate) fn get(&self, cpu: usize) -> u64 {
-        self.counts[cpu].load(Relaxed)
+        self.counts.get(cpu).map_or(0, |c| c.load(Relaxed))
     }
 
     /// Sets every count to zero.

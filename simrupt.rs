@@ -157,11 +157,14 @@ module_param!(
 struct PeriodUs(U32Param);
 
 impl ParamValue for PeriodUs {
+    /// Parses first, then validates the number: `0`, `00` and `0x0` are all 0.
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
-        if TIMER.index() != 0 && text.strip_suffix(b"\n").unwrap_or(text) != b"0" {
+        let us = self.0.parse(text)?;
+        if TIMER.index() != 0 && us != 0 {
             return Err("period_us needs timer=hrtimer (timer_list counts in jiffies)");
         }
-        self.0.set(text)
+        self.0.store(us);
+        Ok(())
     }
 
     fn get(&self, out: &mut kapi::param::Writer<'_>) {
@@ -348,7 +351,7 @@ struct Simrupt {
     open_count: Mutex<Opened>,
 
     /// Counters and histograms, in their own allocation (see [`Stats::new_boxed`]).
-    stats: KBox<Stats>,
+    stats: Pin<KBox<Stats>>,
 }
 
 impl_embeds!(Simrupt { hrtimer: HrTimer<Simrupt> });
@@ -394,7 +397,7 @@ fn new_fast_buf() -> Result<VBox<FastBuf<Sample, FAST_BUF_SIZE>>> {
 ///
 /// C: `max((simrupt_data + 1) % 0x7f, 0x20)`; starting from 0, the first byte is ' '.
 fn next_simrupt_data(data: u8) -> u8 {
-    ((data + 1) % 0x7f).max(0x20)
+    (data.wrapping_add(1) % 0x7f).max(0x20)
 }
 
 /// Passes `result` through, logging which step of loading failed, and why.
@@ -499,16 +502,21 @@ impl Simrupt {
         }
         // Holding `rx_out_lock`, no read is half done: both fifos hold the
         // same bytes, and the oldest of each goes.
-        let overwritten = {
+        let (overwritten, time_skipped) = {
             let mut reader = self.rx_out_lock.lock();
-            self.rx_times.skip(&mut reader.times);
-            self.rx_fifo.skip(&mut reader.data)
+            let time_skipped = self.rx_times.skip(&mut reader.times);
+            (self.rx_fifo.skip(&mut reader.data), time_skipped)
         };
+        if time_skipped != overwritten {
+            self.invariant_broken("rx_times and rx_fifo out of step at overwrite");
+        }
         if overwritten {
             self.stats.kfifo_overwritten();
         }
         // There is room now: `put` cannot fail, nobody else writes.
-        let _ = self.rx_fifo_put(writer, sample);
+        if !self.rx_fifo_put(writer, sample) {
+            self.invariant_broken("rx_fifo full right after making room");
+        }
     }
 
     /// Appends a byte and its production time; `false` if `rx_fifo` is full.
@@ -520,8 +528,24 @@ impl Simrupt {
         }
         // The time first: a reader may take the byte as soon as it is in.
         // Cannot fail: see `rx_times`.
-        let _ = self.rx_times.put(&mut writer.times, sample.produced_ns());
+        if !self.rx_times.put(&mut writer.times, sample.produced_ns()) {
+            self.invariant_broken("rx_times full while rx_fifo has room");
+        }
         self.rx_fifo.put(&mut writer.data, sample.data())
+    }
+
+    /// Reports a broken internal invariant, such as a `put` that cannot fail
+    /// failing: counted in `stats` (`invariant_failures`), and logged the first
+    /// time. It means simrupt has a bug; the tests' log scanner fails on the line.
+    fn invariant_broken(&self, what: &str) {
+        if self
+            .stats
+            .invariant_failures
+            .fetch_add(1, Ordering::Relaxed)
+            == 0
+        {
+            pr_err!("invariant broken: {} (a simrupt bug)\n", what);
+        }
     }
 }
 
@@ -824,8 +848,9 @@ impl CharDevice for Simrupt {
                 // The same number of production times leave `rx_times`.
                 let now = now_ns();
                 for _ in 0..copied {
-                    if let Some(t) = self.rx_times.get(&mut out.times) {
-                        self.stats.byte_read(Sample::ns_since(t, now));
+                    match self.rx_times.get(&mut out.times) {
+                        Some(t) => self.stats.byte_read(Sample::ns_since(t, now)),
+                        None => self.invariant_broken("rx_times empty while rx_fifo had bytes"),
                     }
                 }
                 copied

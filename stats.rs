@@ -11,17 +11,24 @@
 //! ```
 //!
 //! Every counter is an atomic updated with one lock-free instruction, so the
-//! top half (hard IRQ) counts too.
+//! top half (hard IRQ) counts too. The debugfs `show` and `write` callbacks
+//! (process context) take `files_lock`, so a reset never runs in the middle
+//! of a rendering: each read of either file is one consistent summary.
 
 use crate::histogram::{Histogram, PerCpu, MAX_CPUS};
 use crate::kapi::debugfs::{DebugFile, SeqWriter};
 use crate::Simrupt;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use kernel::{error::code::EINVAL, prelude::*};
+use kernel::{error::code::EINVAL, new_mutex, prelude::*, sync::Mutex};
 
 /// Event counters and latency histograms of one device.
+#[pin_data]
 pub(crate) struct Stats {
+    /// Serialises the debugfs callbacks (`show` and `write` of both files),
+    /// never taken by the pipeline.
+    #[pin]
+    files_lock: Mutex<()>,
     /// Bytes made by the top half.
     pub(crate) produced: AtomicU64,
     /// Bytes copied to readers.
@@ -46,6 +53,9 @@ pub(crate) struct Stats {
     pub(crate) work_runs: AtomicU64,
     /// Runs of the work item that found `fast_buf` empty: an earlier run had drained it.
     pub(crate) work_runs_empty: AtomicU64,
+    /// Broken internal invariants (a `put` that cannot fail failed, ...): always 0,
+    /// or simrupt has a bug, which it also reports in the log.
+    pub(crate) invariant_failures: AtomicU64,
     /// Where the top half ran, per CPU.
     pub(crate) top_half_cpu: PerCpu,
     /// Where the bottom half ran, per CPU.
@@ -71,9 +81,10 @@ impl Stats {
     /// heap: at almost 4 KiB they are too big to build on the kernel stack
     /// and move, and kept apart from the device they keep it below the 8 KiB
     /// largest slab size.
-    pub(crate) fn new_boxed() -> Result<KBox<Self>> {
-        KBox::init(
-            init!(Self {
+    pub(crate) fn new_boxed() -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(Self {
+                files_lock <- new_mutex!((), "simrupt::stats_files_lock"),
                 produced: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
                 dropped_fast_buf: AtomicU64::new(0),
@@ -86,6 +97,7 @@ impl Stats {
                 bottom_half_runs: AtomicU64::new(0),
                 work_runs: AtomicU64::new(0),
                 work_runs_empty: AtomicU64::new(0),
+                invariant_failures: AtomicU64::new(0),
                 top_half_cpu: PerCpu::new(),
                 bottom_half_cpu: PerCpu::new(),
                 work_cpu: PerCpu::new(),
@@ -132,7 +144,7 @@ impl RateLimit {
         now >= next
             && self
                 .next_ns
-                .compare_exchange(next, now + 1_000_000_000, Relaxed, Relaxed)
+                .compare_exchange(next, now.saturating_add(1_000_000_000), Relaxed, Relaxed)
                 .is_ok()
     }
 }
@@ -151,13 +163,16 @@ fn is_reset(text: &[u8]) -> bool {
 impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
     fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
         let s = &self.stats;
-        // Read the sinks before the source, so that while bytes are moving a
-        // byte is never seen in two places; idle, the equation is exact.
+        let _files = s.files_lock.lock();
+        // Read each place a byte can go before the place it comes from
+        // (produced -> dropped | fast_buf -> rx_fifo -> delivered | overwritten),
+        // so that while bytes are moving a byte is never seen in two places:
+        // `produced` is at least the sum of the others. Idle, it is equal.
         let delivered = s.delivered.load(Relaxed);
-        let queued_kfifo = self.rx_fifo.len();
-        let queued_fast_buf = self.fast_buf.len();
-        let dropped = s.dropped_fast_buf.load(Relaxed);
         let overwritten = s.overwritten_kfifo.load(Relaxed);
+        let queued_kfifo = self.rx_fifo.len();
+        let dropped = s.dropped_fast_buf.load(Relaxed);
+        let queued_fast_buf = self.fast_buf.len();
         let produced = s.produced.load(Relaxed);
         writeln!(out, "produced: {}", produced)?;
         writeln!(out, "delivered: {}", delivered)?;
@@ -173,6 +188,11 @@ impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
         )?;
         writeln!(out, "work_runs: {}", s.work_runs.load(Relaxed))?;
         writeln!(out, "work_runs_empty: {}", s.work_runs_empty.load(Relaxed))?;
+        writeln!(
+            out,
+            "invariant_failures: {}",
+            s.invariant_failures.load(Relaxed)
+        )?;
         for cpu in 0..nr_cpus() {
             writeln!(out, "top_half_cpu{}: {}", cpu, s.top_half_cpu.get(cpu))?;
             writeln!(
@@ -186,18 +206,31 @@ impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
         Ok(())
     }
 
-    /// "0" or "reset": zero the counters. `produced` restarts at the number of
-    /// bytes still queued, so the equation stays exact across a reset.
+    /// "0" or "reset": zero the counters, but keep the loss equation exact.
+    ///
+    /// The pipeline keeps running: a byte may be produced, moved, delivered
+    /// or lost at any moment. So `produced` is not set to the bytes queued
+    /// (a byte delivered between the two reads would be lost to the
+    /// equation), but reduced by exactly what the reset takes out of
+    /// `delivered`, `dropped_fast_buf` and `overwritten_kfifo`, each taken with
+    /// one atomic swap: every increment is either taken here or stays in its
+    /// counter, so the equation holds afterwards whatever raced. Idle, this
+    /// leaves `produced` equal to the bytes still queued.
+    /// `invariant_failures` is not reset: a bug, once seen, stays seen.
     fn write(&self, text: &[u8]) -> Result {
         if !is_reset(text) {
             return Err(EINVAL);
         }
         let s = &self.stats;
+        let _files = s.files_lock.lock();
+        let taken = [&s.delivered, &s.dropped_fast_buf, &s.overwritten_kfifo]
+            .iter()
+            .fold(0u64, |sum, c| sum.wrapping_add(c.swap(0, Relaxed)));
+        // Atomic subtraction wraps rather than panics; it cannot go below
+        // zero anyway, since each byte is counted in `produced` first.
+        s.produced.fetch_sub(taken, Relaxed);
         for c in [
-            &s.delivered,
-            &s.dropped_fast_buf,
             &s.dropped_unreported,
-            &s.overwritten_kfifo,
             &s.overwritten_unreported,
             &s.timer_overruns,
             &s.bottom_half_runs,
@@ -209,8 +242,6 @@ impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
         for p in [&s.top_half_cpu, &s.bottom_half_cpu, &s.work_cpu] {
             p.reset();
         }
-        let queued = self.fast_buf.len() + self.rx_fifo.len();
-        s.produced.store(queued as u64, Relaxed);
         Ok(())
     }
 }
@@ -219,6 +250,7 @@ impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
 impl DebugFile<{ crate::LATENCY_FILE }> for Simrupt {
     fn show(&self, out: &mut SeqWriter<'_>) -> fmt::Result {
         let s = &self.stats;
+        let _files = s.files_lock.lock();
         s.top_half_ns.snapshot().render("top_half", out)?;
         s.top_to_bottom_ns
             .snapshot()
@@ -232,11 +264,16 @@ impl DebugFile<{ crate::LATENCY_FILE }> for Simrupt {
     }
 
     /// "0" or "reset": empty the histograms.
+    ///
+    /// Records keep arriving meanwhile (from hard IRQ and from readers); one
+    /// racing a reset may be kept or lost, and the next snapshot is consistent
+    /// anyway (see [`Histogram::snapshot`]).
     fn write(&self, text: &[u8]) -> Result {
         if !is_reset(text) {
             return Err(EINVAL);
         }
         let s = &self.stats;
+        let _files = s.files_lock.lock();
         for h in [
             &s.top_half_ns,
             &s.top_to_bottom_ns,

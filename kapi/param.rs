@@ -8,6 +8,11 @@
 //! `insmod` arguments through its `set` callback *before* `init` runs, and
 //! creates the sysfs file with its `get` callback. A `set` that rejects the
 //! value makes `insmod` fail with `EINVAL`: there is no silent default.
+//!
+//! Values are read as the kernel reads its own parameters of the same kind:
+//! numbers as `kstrtouint(text, 0, ...)` does for a C `uint` parameter
+//! (`lib/kstrtox.c`; see [`parse_uint`]), booleans as `kstrtobool()` does
+//! (see [`parse_bool`]). Each `set` parses first, then validates the number.
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -42,8 +47,56 @@ impl core::fmt::Write for Writer<'_> {
     }
 }
 
+/// `text` without one trailing newline (what `echo` adds).
 fn trim(text: &[u8]) -> &[u8] {
     text.strip_suffix(b"\n").unwrap_or(text)
+}
+
+/// Parses an unsigned integer exactly as C's `kstrtouint(text, 0, &v)`, which
+/// C's `uint` module parameters use (`param_set_uint()` in `kernel/params.c`).
+///
+/// One leading `+`; then `0x` or `0X` followed by a hex digit means
+/// hexadecimal, another leading `0` octal (so `00` is 0 and `010` is 8),
+/// anything else decimal; at least one digit; then at most one `\n`, and
+/// nothing else: no spaces, no sign `-`, no other trailing text.
+pub(crate) fn parse_uint(text: &[u8]) -> core::result::Result<u32, &'static str> {
+    const NOT_A_NUMBER: &str = "expected a number (decimal, 0x hex or 0 octal)";
+    let text = text.strip_prefix(b"+").unwrap_or(text);
+    // `_parse_integer_fixup_radix()`.
+    let (radix, digits) = match text {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, &text[2..]),
+        [b'0', ..] => (8, text),
+        _ => (10, text),
+    };
+    let mut value: u32 = 0;
+    let mut used = 0;
+    for &c in digits {
+        let Some(d) = char::from(c).to_digit(radix) else {
+            break;
+        };
+        value = value
+            .checked_mul(radix)
+            .and_then(|v| v.checked_add(d))
+            .ok_or("number too large")?;
+        used += 1;
+    }
+    if used == 0 || !matches!(&digits[used..], b"" | b"\n") {
+        return Err(NOT_A_NUMBER);
+    }
+    Ok(value)
+}
+
+/// Parses a boolean exactly as C's `kstrtobool()`, which C's `bool` module
+/// parameters use: only the first character counts, `y`/`Y`/`t`/`T`/`1` is
+/// true, `n`/`N`/`f`/`F`/`0` false, and `on`/`off` (any case) too.
+pub(crate) fn parse_bool(text: &[u8]) -> core::result::Result<bool, &'static str> {
+    match text {
+        [b'y' | b'Y' | b't' | b'T' | b'1', ..] => Ok(true),
+        [b'n' | b'N' | b'f' | b'F' | b'0', ..] => Ok(false),
+        [b'o' | b'O', b'n' | b'N', ..] => Ok(true),
+        [b'o' | b'O', b'f' | b'F', ..] => Ok(false),
+        _ => Err("expected 1/0, y/n, t/f or on/off"),
+    }
 }
 
 /// An unsigned integer parameter accepted only within `min..=max` (or 0, if so made).
@@ -79,28 +132,26 @@ impl U32Param {
     pub(crate) fn get(&self) -> u32 {
         self.value.load(Ordering::Relaxed)
     }
+
+    /// Parses `text` (see [`parse_uint`]) and checks the number is in range.
+    pub(crate) fn parse(&self, text: &[u8]) -> core::result::Result<u32, &'static str> {
+        let v = parse_uint(text)?;
+        if (v < self.min || v > self.max) && !(v == 0 && self.zero_ok) {
+            return Err("out of range");
+        }
+        Ok(v)
+    }
+
+    /// Stores a value that [`U32Param::parse`] accepted.
+    pub(crate) fn store(&self, value: u32) {
+        self.value.store(value, Ordering::Relaxed);
+    }
 }
 
 impl ParamValue for U32Param {
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
-        let digits = trim(text);
-        let mut v: u32 = 0;
-        if digits.is_empty() {
-            return Err("expected a decimal number");
-        }
-        for &d in digits {
-            if !d.is_ascii_digit() {
-                return Err("expected a decimal number");
-            }
-            v = v
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u32::from(d - b'0')))
-                .ok_or("number too large")?;
-        }
-        if (v < self.min || v > self.max) && !(v == 0 && self.zero_ok) {
-            return Err("out of range");
-        }
-        self.value.store(v, Ordering::Relaxed);
+        let v = self.parse(text)?;
+        self.store(v);
         Ok(())
     }
 
@@ -109,7 +160,7 @@ impl ParamValue for U32Param {
     }
 }
 
-/// A boolean parameter (`1`/`0`, `y`/`n`, `Y`/`N`, as C's `bool` parameters).
+/// A boolean parameter, parsed as C's `bool` parameters (see [`parse_bool`]).
 pub(crate) struct BoolParam(AtomicBool);
 
 impl BoolParam {
@@ -128,11 +179,7 @@ impl ParamValue for BoolParam {
     const NO_ARG: bool = true;
 
     fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
-        let v = match trim(text) {
-            b"1" | b"y" | b"Y" => true,
-            b"0" | b"n" | b"N" => false,
-            _ => return Err("expected 1/0, y/n or Y/N"),
-        };
+        let v = parse_bool(text)?;
         self.0.store(v, Ordering::Relaxed);
         Ok(())
     }
@@ -181,7 +228,8 @@ impl ParamValue for ChoiceParam {
     }
 
     fn get(&self, out: &mut Writer<'_>) {
-        let _ = core::fmt::write(out, format_args!("{}\n", self.choices[self.index()]));
+        let name = self.choices.get(self.index()).copied().unwrap_or("?");
+        let _ = core::fmt::write(out, format_args!("{}\n", name));
     }
 }
 

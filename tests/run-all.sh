@@ -8,7 +8,8 @@
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
-#     boot each: pipeline, measure, faults, timeline, scanner (self-test);
+#     boot each: pipeline, measure, faults, robust, stress, timeline, scanner
+#     (self-test);
 #     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak;
 #     the timeline suite's ftrace traces are checked by scripts/timeline.py;
 #     then kapi's checks (tests/kapi/run.sh: misuses that must not compile,
@@ -82,6 +83,19 @@ if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simr
 else
   record "FAIL histogram-unit: see $logs/histogram.log"; tail -n 20 "$logs/histogram.log"
 fi
+# The record/reset/render stress test and the repair of any raw state under
+# Miri (data races, UB), when rustup's nightly with Miri is there.
+if command -v rustup > /dev/null && rustup run nightly cargo miri --version > /dev/null 2>&1; then
+  if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
+        CARGO_PROFILE_TEST_OPT_LEVEL=0 cargo +nightly miri test --locked --lib -- \
+        stress_record_reset_render from_raw) > "$logs/histogram-miri.log" 2>&1; then
+    record "ok histogram-miri"
+  else
+    record "FAIL histogram-miri: see $logs/histogram-miri.log"; tail -n 20 "$logs/histogram-miri.log"
+  fi
+else
+  record "SKIP histogram-miri: no rustup nightly toolchain with the miri component"
+fi
 if [ -x tests/fastbuf/run.sh ]; then
   tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | collect
 else
@@ -92,7 +106,7 @@ fi
 vm_suite() {
   local name=$1; shift
   local scan_opts=()
-  if [ "$name" = faults ]; then scan_opts=(--allow-alloc-failures); fi
+  case $name in faults | robust) scan_opts=(--allow-alloc-failures) ;; esac
   say "Linux $kv VM: $name"
   local log=$logs/vm-$kv-$name.log rc
   scripts/vm.sh --kdir "$kdir" --log "$log" --timeout 1200 \
@@ -129,7 +143,9 @@ kernel_section() {
   run_step "$kv:build-broken-module" make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
 
   if [ -f simrupt.ko ]; then
-    for suite in pipeline measure faults timeline; do
+    # robust and stress: parameter parsing, run-time fault injection; races,
+    # fill, soak (issue 8).
+    for suite in pipeline measure faults robust stress timeline; do
       vm_suite "$suite"
       if [ "$scan_rc" -eq 0 ]; then record "ok $kv:logscan-$suite"; else
         record "FAIL $kv:logscan-$suite: $(head -n 3 "$logs/scan-$kv-$suite.txt" | tr '\n' ' ')"

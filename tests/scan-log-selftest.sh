@@ -38,6 +38,7 @@ expect debugobjects debugobjects '[    2.1] ODEBUG: free active (active state 0)
 expect list-corruption list-corruption '[    2.1] list_add corruption. prev->next should be next (ffff), but was 0000.'
 expect hung-task lockup '[   99.0] INFO: task cat:80 blocked for more than 60 seconds.'
 expect context-check context-check '[    2.1] simrupt: context check failed: the bottom half must run in softirq context'
+expect invariant invariant '[    2.1] simrupt: invariant broken: rx_times full while rx_fifo has room (a simrupt bug)'
 # --allow-alloc-failures drops exactly the allocation-failure report, nothing else.
 cat > "$tmp/alloc" <<'LOG'
 [   68.549659] simrupt_test: vmalloc error: size 65664, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)

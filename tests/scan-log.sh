@@ -12,7 +12,8 @@
 #
 # Prints one line per finding, "<category>: <log line>", and exits 1 if there
 # is any, 0 if the log is clean. Categories: warning, bug, oops, lockdep,
-# atomic-sleep, leak, debugobjects, list-corruption, lockup, context-check.
+# atomic-sleep, leak, debugobjects, list-corruption, lockup, context-check,
+# invariant (simrupt's own report of a broken internal invariant: a bug).
 set -euo pipefail
 allow_alloc=0
 if [ "${1:-}" = --allow-alloc-failures ]; then allow_alloc=1; shift; fi
@@ -28,6 +29,7 @@ fi
 # category<TAB>extended regex; a line may match several categories.
 patterns=$(cat <<'PAT'
 context-check	simrupt: context check failed
+invariant	simrupt: invariant broken
 atomic-sleep	sleeping function called from invalid context|scheduling while atomic
 lockdep	possible circular locking dependency|possible recursive locking|inconsistent lock state|possible irq lock inversion|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lock held when returning to user space|BUG: held lock freed|INFO: trying to register non-static key|bad unlock balance
 leak	unreferenced object 0x|suspected memory leak

@@ -27,6 +27,22 @@
  *                             (prints "failnth <N>: rc=<0|-errno> injected=<0|1>",
  *                             exits 0 if the load succeeded, 3 if it failed)
  *   rate <seconds>            measure bytes/s (fails only on sequence errors)
+ *   check-files idle|running|idle-reset
+ *                             one rendering of debugfs stats and latency is
+ *                             consistent; idle: the loss equation is exact;
+ *                             idle-reset (both files reset together before):
+ *                             also produce_to_read count = delivered
+ *   race <seconds>            resets of stats and latency racing a SCHED_FIFO
+ *                             reader (same CPU), a reader and a renderer that
+ *                             checks every rendering; then the equation
+ *   soak <seconds> <hrtimer|timer_list>
+ *                             two readers of every kind, open/close storm,
+ *                             readers killed mid-read, parameter writes,
+ *                             rmmod attempts; then exact accounting
+ *   drain <bs>                read all that is queued, bs bytes per read
+ *   failrt                    fault injection (fail-nth) in open, read, poll,
+ *                             close, debugfs and parameter writes: only
+ *                             ENOMEM/EINTR
  *
  * Output: one line per check, "ok <name>" or "FAIL <name>: <reason>", plus
  * "# ..." diagnostic lines.  Exit status: 0 all checks passed, 1 some failed,
@@ -46,6 +62,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1523,6 +1540,912 @@ static int cmd_failnth(long nth, const char *ko, const char *params)
 }
 
 /* ------------------------------------------------------------------ */
+/* The debugfs files: consistency of every summary                    */
+/* ------------------------------------------------------------------ */
+
+#define DEBUGFS "/sys/kernel/debug/simrupt"
+#define PARAMS "/sys/module/simrupt/parameters"
+
+/* Reads a whole (small) file in one read(), as a consistent snapshot. */
+static int slurp(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return fail("open(%s): %s", path, ename(errno));
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return fail("read(%s): %s", path, ename(errno));
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Checks one rendering of `latency`: every summary line is ordered
+ * (min <= median <= p99 <= max), its mean lies in [min, max], and its bar
+ * chart lines add up to its count. Returns 0 or -1 with `why`.
+ */
+static int check_latency_text(const char *text)
+{
+	char name[64];
+	unsigned long long c, mi, me, p, ma, mean, bars = 0;
+	int in_hist = 0, hists = 0;
+	const char *line = text;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char l[512];
+
+		if (len >= sizeof(l))
+			return fail("latency: line too long");
+		memcpy(l, line, len);
+		l[len] = '\0';
+		if (l[0] != ' ') {
+			if (in_hist && bars != c)
+				return fail("latency: %s: bars add up to %llu, count is %llu", name, bars, c);
+			if (sscanf(l, "%63[^:]: count %llu min %llu median %llu p99 %llu max %llu mean %llu (ns)",
+				   name, &c, &mi, &me, &p, &ma, &mean) != 7)
+				return fail("latency: cannot parse '%s'", l);
+			if (!(mi <= me && me <= p && p <= ma))
+				return fail("latency: not ordered: '%s'", l);
+			if (!(mi <= mean && mean <= ma))
+				return fail("latency: mean outside [min, max]: '%s'", l);
+			if (c == 0 && (mi || ma || mean))
+				return fail("latency: empty but not zero: '%s'", l);
+			in_hist = 1;
+			hists++;
+			bars = 0;
+		} else {
+			const char *last = strrchr(l, ' ');
+
+			if (!in_hist || !last)
+				return fail("latency: stray line '%s'", l);
+			bars += strtoull(last + 1, NULL, 10);
+		}
+		line += len + (nl ? 1 : 0);
+	}
+	if (in_hist && bars != c)
+		return fail("latency: %s: bars add up to %llu, count is %llu", name, bars, c);
+	if (hists != 4)
+		return fail("latency: %d histograms, expected 4", hists);
+	return 0;
+}
+
+struct stats {
+	unsigned long long produced, delivered, dropped, overwritten, qfast, qkfifo, invariant;
+	int have_invariant;
+};
+
+/* Reads one `name: value` line of a stats text; -1 if missing. */
+static int stat_field(const char *text, const char *name, unsigned long long *v)
+{
+	char key[80];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n%s: ", name);
+	if (!strncmp(text, key + 1, strlen(key + 1)))
+		p = text + strlen(key + 1);
+	else if ((p = strstr(text, key)))
+		p += strlen(key);
+	else
+		return fail("stats: no line '%s'", name);
+	*v = strtoull(p, NULL, 10);
+	return 0;
+}
+
+/*
+ * Checks one rendering of `stats`: running, produced is at least the sum of
+ * where bytes went; idle, equal (the loss equation). Fills *s.
+ */
+static int check_stats_text(const char *text, int idle, struct stats *s)
+{
+	unsigned long long rhs;
+
+	if (stat_field(text, "produced", &s->produced) ||
+	    stat_field(text, "delivered", &s->delivered) ||
+	    stat_field(text, "dropped_fast_buf", &s->dropped) ||
+	    stat_field(text, "overwritten_kfifo", &s->overwritten) ||
+	    stat_field(text, "queued_fast_buf", &s->qfast) ||
+	    stat_field(text, "queued_kfifo", &s->qkfifo))
+		return -1;
+	s->have_invariant = strstr(text, "invariant_failures: ") != NULL;
+	s->invariant = 0;
+	if (s->have_invariant)
+		stat_field(text, "invariant_failures", &s->invariant);
+	rhs = s->delivered + s->dropped + s->overwritten + s->qfast + s->qkfifo;
+	if (idle ? s->produced != rhs : s->produced < rhs)
+		return fail("stats: produced %llu %s delivered %llu + dropped %llu + "
+			    "overwritten %llu + queued %llu+%llu = %llu", s->produced,
+			    idle ? "!=" : "<", s->delivered, s->dropped, s->overwritten,
+			    s->qfast, s->qkfifo, rhs);
+	if (s->invariant)
+		return fail("stats: invariant_failures %llu", s->invariant);
+	return 0;
+}
+
+/* The `count` of one histogram of a latency text, or -1. */
+static long long hist_count(const char *text, const char *name)
+{
+	char key[80];
+	const char *p;
+
+	snprintf(key, sizeof(key), "%s: count ", name);
+	p = strstr(text, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * check-files idle|running: one consistency check of both files; idle
+ * adds the exact rules: the loss equation and, if `exact_ptr` (both files
+ * were reset together), produce_to_read count = delivered.
+ */
+static int cmd_check_files(int idle, int exact_ptr)
+{
+	static char lat[65536], st[16384];
+	struct stats s;
+	long long ptr;
+
+	if (slurp(DEBUGFS "/latency", lat, sizeof(lat)) || check_latency_text(lat)) {
+		report("latency-consistent", -1);
+		return 1;
+	}
+	report("latency-consistent", 0);
+	if (slurp(DEBUGFS "/stats", st, sizeof(st)) || check_stats_text(st, idle, &s)) {
+		report(idle ? "stats-equation-exact" : "stats-consistent", -1);
+		return 1;
+	}
+	note("produced %llu delivered %llu dropped %llu overwritten %llu queued %llu+%llu",
+	     s.produced, s.delivered, s.dropped, s.overwritten, s.qfast, s.qkfifo);
+	report(idle ? "stats-equation-exact" : "stats-consistent", 0);
+	if (!idle || !exact_ptr)
+		return 0;
+	ptr = hist_count(lat, "produce_to_read");
+	if (ptr != (long long)s.delivered)
+		fail("produce_to_read count %lld != delivered %llu", ptr, s.delivered);
+	report("produce-to-read-count-is-delivered", ptr == (long long)s.delivered ? 0 : -1);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared state of the multi-process tests                            */
+/* ------------------------------------------------------------------ */
+
+#define VICTIM_SLOTS (1 << 20)
+#define MAX_KIDS 32
+
+struct shared {
+	volatile int stop;
+	unsigned long long got[MAX_KIDS];	/* bytes each child read */
+	unsigned long long loops[MAX_KIDS];	/* iterations each child made */
+	volatile int failed;			/* a child found a problem */
+	char why[1024];				/* ... and this one */
+	unsigned long victim_next;		/* next free victim slot */
+	unsigned char victim[VICTIM_SLOTS];	/* one byte per read by a victim */
+};
+
+static struct shared *sh;
+
+static void shared_init(void)
+{
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		die("mmap");
+	memset(sh, 0, sizeof(*sh));
+}
+
+/* A child's failure: the first one is kept for the report. */
+static void child_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void child_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_exchange_n(&sh->failed, 1, __ATOMIC_SEQ_CST))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sh->why, sizeof(sh->why), fmt, ap);
+	va_end(ap);
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);	/* best effort: 1 CPU is fine */
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+/* SIGUSR1 interrupts a blocked read (no SA_RESTART): how children are stopped. */
+static void child_setup(void)
+{
+	struct sigaction sa;
+
+	in_child = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static pid_t kids[MAX_KIDS];
+static int nkids;
+
+static void spawn(void (*fn)(int), int id)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		child_setup();
+		fn(id);
+		_exit(0);
+	}
+	kids[nkids++] = pid;
+}
+
+/* Stops every child (flag, then SIGUSR1 until it exits); 0 if all exited 0. */
+static int stop_kids(void)
+{
+	int bad = 0;
+
+	sh->stop = 1;
+	for (int i = 0; i < nkids; i++) {
+		int status;
+
+		for (;;) {
+			kill(kids[i], SIGUSR1);
+			pid_t r = waitpid(kids[i], &status, WNOHANG);
+
+			if (r == kids[i])
+				break;
+			sleep_ms(20);
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			bad = 1;
+	}
+	nkids = 0;
+	return bad;
+}
+
+/* ------------------------------------------------------------------ */
+/* Readers of every kind                                              */
+/* ------------------------------------------------------------------ */
+
+enum reader_kind { R_BLOCK, R_NONBLOCK, R_POLL, R_EPOLL, R_EPOLL_ET, R_SELECT, R_KINDS };
+static const char *const reader_names[] = { "blocking", "nonblocking", "poll", "epoll",
+					    "epoll-et", "select" };
+
+/* A read whose bytes are counted; -1 on an error other than EAGAIN/EINTR. */
+static int counted_read(int fd, int id, size_t len)
+{
+	unsigned char buf[4096];
+	ssize_t r = read(fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+
+	if (r > 0) {
+		sh->got[id] += r;
+		for (ssize_t i = 0; i < r; i++)
+			if (!in_range(buf[i])) {
+				child_fail("reader %d: byte 0x%02x out of the sequence", id, buf[i]);
+				return -1;
+			}
+		return (int)r;
+	}
+	if (r == 0) {
+		child_fail("reader %d: read returned 0 (EOF)", id);
+		return -1;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	child_fail("reader %d: read: %s", id, ename(errno));
+	return -1;
+}
+
+/* Reader `id`, of kind id % R_KINDS, until stopped. */
+static void reader(int id)
+{
+	enum reader_kind kind = id % R_KINDS;
+	int fd = open(dev_path, O_RDONLY | O_CLOEXEC | (kind == R_BLOCK ? 0 : O_NONBLOCK));
+	int ep = -1;
+	size_t len = 1 + (size_t)id * 37 % 512;
+
+	if (fd < 0) {
+		child_fail("reader %d: open: %s", id, ename(errno));
+		_exit(1);
+	}
+	if (kind == R_EPOLL || kind == R_EPOLL_ET) {
+		struct epoll_event ev = { .events = EPOLLIN | (kind == R_EPOLL_ET ? EPOLLET : 0) };
+
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+			die("epoll");
+	}
+	while (!sh->stop) {
+		int r = 0;
+
+		sh->loops[id]++;
+		switch (kind) {
+		case R_BLOCK:
+			r = counted_read(fd, id, len);
+			break;
+		case R_NONBLOCK:
+			r = counted_read(fd, id, len);
+			if (r == 0)
+				sleep_ms(3);
+			break;
+		case R_POLL: {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 200) > 0)
+				r = counted_read(fd, id, len);
+			break;
+		}
+		case R_SELECT: {
+			fd_set set;
+			struct timeval tv = { 0, 200000 };
+
+			FD_ZERO(&set);
+			FD_SET(fd, &set);
+			if (select(fd + 1, &set, NULL, NULL, &tv) > 0)
+				r = counted_read(fd, id, len);
+			break;
+		}
+		case R_EPOLL:
+		case R_EPOLL_ET: {
+			struct epoll_event ev;
+
+			if (epoll_wait(ep, &ev, 1, 200) > 0) {
+				/* Edge-triggered: drain, or no new event comes. */
+				do
+					r = counted_read(fd, id, len);
+				while (kind == R_EPOLL_ET && r > 0);
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		if (r < 0)
+			_exit(1);
+	}
+	if (ep >= 0)
+		close(ep);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* race: resets of stats and latency racing readers and renderers      */
+/* ------------------------------------------------------------------ */
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	err = errno;
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -err;
+}
+
+/*
+ * CPU 0, normal priority: reset both files as fast as possible. The files
+ * stay open and are written again and again (their write ignores the file
+ * position), so that most of the loop's time is spent inside a reset, where
+ * a preempting reader's records land.
+ */
+static void resetter(int id)
+{
+	int lat = open(DEBUGFS "/latency", O_WRONLY | O_CLOEXEC);
+	int st = open(DEBUGFS "/stats", O_WRONLY | O_CLOEXEC);
+
+	pin_cpu(0);
+	if (lat < 0 || st < 0) {
+		child_fail("resetter: open: %s", ename(errno));
+		_exit(1);
+	}
+	while (!sh->stop) {
+		for (int i = 0; i < 4; i++)
+			if (write(lat, "0\n", 2) != 2) {
+				child_fail("resetter: latency write: %s", ename(errno));
+				_exit(1);
+			}
+		if (write(st, "reset", 5) != 5) {
+			child_fail("resetter: stats write: %s", ename(errno));
+			_exit(1);
+		}
+		sh->loops[id]++;
+	}
+	close(lat);
+	close(st);
+}
+
+/* CPU 0, SCHED_FIFO: wakes on each tick and preempts the resetter. */
+static void rt_reader(int id)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	int fd;
+
+	pin_cpu(0);
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		note("rt reader: sched_setscheduler: %s (running unprioritised)", ename(errno));
+	fd = open(dev_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		child_fail("rt reader: open: %s", ename(errno));
+		_exit(1);
+	}
+	while (!sh->stop) {
+		if (counted_read(fd, id, 1 + sh->loops[id] % 64) < 0)
+			_exit(1);
+		sh->loops[id]++;
+	}
+	close(fd);
+}
+
+/*
+ * The other CPU: render both files and check every rendering. After a
+ * failure it keeps rendering (the first failure is the one reported), so
+ * that a reading that crashes the kernel is still reached.
+ */
+static void renderer(int id)
+{
+	static char lat[65536], st[16384];
+	struct stats s;
+
+	pin_cpu(1);
+	while (!sh->stop) {
+		if (slurp(DEBUGFS "/latency", lat, sizeof(lat)) || check_latency_text(lat))
+			child_fail("renderer, after %llu renderings: %s", sh->loops[id], why);
+		if (slurp(DEBUGFS "/stats", st, sizeof(st)) || check_stats_text(st, 0, &s))
+			child_fail("renderer, after %llu renderings: %s", sh->loops[id], why);
+		sh->loops[id]++;
+	}
+}
+
+/*
+ * race <seconds>: a resetter of both debugfs files and a SCHED_FIFO reader
+ * on CPU 0 (the reader preempts the reset whenever a byte arrives), a plain
+ * reader and a renderer on CPU 1 checking every rendering. Afterwards, idle,
+ * the loss equation must still be exact and no invariant broken.
+ */
+static int cmd_race(double seconds)
+{
+	int bad;
+
+	shared_init();
+	spawn(resetter, 0);
+	spawn(rt_reader, 1);
+	spawn(renderer, 2);
+	spawn(reader, 3 * R_KINDS + R_BLOCK);	/* id 18: a blocking reader */
+	sleep_ms(seconds * 1000);
+	bad = stop_kids();
+	note("%llu x (4 latency resets + 1 stats reset), %llu renderings, rt reader %llu bytes in %llu reads, reader %llu bytes",
+	     sh->loops[0], sh->loops[2], sh->got[1], sh->loops[1], sh->got[18]);
+	if (sh->failed)
+		fail("%s", sh->why);
+	else if (bad)
+		fail("a child exited abnormally");
+	else if (sh->loops[0] < 10 || sh->loops[2] < 10 || sh->got[1] == 0)
+		fail("too little happened: %llu resets, %llu renderings, %llu bytes",
+		     sh->loops[0], sh->loops[2], sh->got[1]);
+	report("race-every-rendering-consistent", sh->failed || bad || why[0] ? -1 : 0);
+	/* All closed: idle. The equation survived every reset. */
+	return cmd_check_files(1, 0) || failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* soak: every kind of reader, storms, parameter writes, kills, rmmod  */
+/* ------------------------------------------------------------------ */
+
+static int timer_list_mode;	/* period_us is refused with timer=timer_list */
+
+/* Opens and closes the device in a loop, sometimes reading a little. */
+static void storm(int id)
+{
+	while (!sh->stop) {
+		int fd = open(dev_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0) {
+			child_fail("storm: open: %s", ename(errno));
+			_exit(1);
+		}
+		if (sh->loops[id] % 4 == 0 && counted_read(fd, id, 3) < 0)
+			_exit(1);
+		close(fd);
+		sh->loops[id]++;
+	}
+}
+
+/*
+ * Forks victims that read one byte at a time, each straight into its own
+ * slot of shared memory, and SIGKILLs them mid-read. A slot that is not 0 any
+ * more received a byte: that is how bytes delivered to a killed reader are
+ * counted exactly.
+ */
+static void killer(int id)
+{
+	unsigned int seed = 12345;
+
+	while (!sh->stop) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			int fd = open(dev_path, O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				_exit(0);	/* killed during open, or refused: nothing read */
+			for (;;) {
+				unsigned long slot = __atomic_fetch_add(&sh->victim_next, 1,
+									__ATOMIC_SEQ_CST);
+
+				if (slot >= VICTIM_SLOTS)
+					pause();
+				if (read(fd, &sh->victim[slot], 1) < 0 && errno != EINTR)
+					child_fail("victim: read: %s", ename(errno));
+			}
+		}
+		sleep_ms(rand_r(&seed) % 40);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		sh->loops[id]++;
+	}
+}
+
+struct pwrite {
+	const char *param, *value;
+	int ok;		/* 1: must be accepted; 0: refused (EINVAL) */
+	int hr_only;	/* accepted only with timer=hrtimer */
+};
+
+/* Run-time parameter writes, valid and garbage, with the expected outcome. */
+static const struct pwrite pwrites[] = {
+	{ "delay", "1", 1, 0 },      { "delay", "5\n", 1, 0 },    { "delay", "+10", 1, 0 },
+	{ "delay", "0x14", 1, 0 },   { "delay", "002", 1, 0 },    { "burst", "1", 1, 0 },
+	{ "burst", "16\n", 1, 0 },   { "burst", "0x8", 1, 0 },    { "burst", "+3", 1, 0 },
+	{ "period_us", "0", 1, 0 },  { "period_us", "00", 1, 0 }, { "period_us", "+0\n", 1, 0 },
+	{ "period_us", "500", 1, 1 }, { "period_us", "2000\n", 1, 1 },
+	{ "period_us", "0", 1, 0 },  { "trace", "0", 1, 0 },      { "trace", "off", 1, 0 },
+	{ "trace", "n\n", 1, 0 },
+	{ "delay", "0", 0, 0 },      { "delay", "10001", 0, 0 },  { "delay", "abc", 0, 0 },
+	{ "delay", "-1", 0, 0 },     { "delay", " 5", 0, 0 },     { "delay", "5 ", 0, 0 },
+	{ "delay", "5\n\n", 0, 0 },  { "delay", "1.5", 0, 0 },
+	{ "delay", "0x", 0, 0 },     { "delay", "09", 0, 0 },     { "delay", "99999999999", 0, 0 },
+	{ "burst", "0", 0, 0 },      { "burst", "4097", 0, 0 },   { "burst", "++1", 0, 0 },
+	{ "period_us", "9", 0, 0 },  { "period_us", "1000001", 0, 0 }, { "period_us", "x", 0, 0 },
+	{ "trace", "maybe", 0, 0 },
+};
+
+static void param_writer(int id)
+{
+	unsigned int seed = 777;
+	char path[128];
+
+	while (!sh->stop) {
+		const struct pwrite *w = &pwrites[rand_r(&seed) % (sizeof(pwrites) / sizeof(pwrites[0]))];
+		int want = w->ok && !(w->hr_only && timer_list_mode);
+		int e;
+
+		snprintf(path, sizeof(path), PARAMS "/%s", w->param);
+		e = write_str(path, w->value);
+		if (want ? e != 0 : e != -EINVAL) {
+			char shown[64];
+			size_t j = 0;
+
+			/* The value on one line: a newline shown as \n. */
+			for (const char *v = w->value; *v && j < sizeof(shown) - 3; v++) {
+				if (*v == '\n') {
+					shown[j++] = '\\';
+					shown[j++] = 'n';
+				} else {
+					shown[j++] = *v;
+				}
+			}
+			shown[j] = '\0';
+			child_fail("param_writer: %s='%s' gave %s, expected %s", w->param, shown,
+				   e ? ename(-e) : "success", want ? "success" : "EINVAL");
+			_exit(1);
+		}
+		sh->loops[id]++;
+		sleep_ms(rand_r(&seed) % 20);
+	}
+}
+
+/* Renders both files, checking them, now and then. */
+static void slow_renderer(int id)
+{
+	static char lat[65536], st[16384];
+	struct stats s;
+
+	while (!sh->stop) {
+		if (slurp(DEBUGFS "/latency", lat, sizeof(lat)) || check_latency_text(lat) ||
+		    slurp(DEBUGFS "/stats", st, sizeof(st)) || check_stats_text(st, 0, &s)) {
+			child_fail("renderer: %s", why);
+			_exit(1);
+		}
+		sh->loops[id]++;
+		sleep_ms(50);
+	}
+}
+
+static int module_loaded(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/modules", "re");
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "simrupt ", 8))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * soak <seconds> <hrtimer|timer_list>: two readers of every kind, an
+ * open/close storm, a killer of readers mid-read, run-time parameter writes
+ * (valid and garbage), a renderer, and rmmod attempts while open. Then,
+ * idle: the loss equation is exact, delivered equals what the readers got,
+ * produce_to_read counts every delivered byte, and no invariant broke.
+ * Expects counters reset (at idle) just before.
+ */
+static int cmd_soak(double seconds, const char *timer)
+{
+	static char lat[65536], st[16384];
+	unsigned long long readers_got = 0, victims_got = 0;
+	int rmmod_tries = 0, rmmod_bad = 0, bad, id;
+	struct stats s;
+	long long ptr;
+	double end;
+
+	timer_list_mode = !strcmp(timer, "timer_list");
+	shared_init();
+	for (id = 0; id < 2 * R_KINDS; id++)
+		spawn(reader, id);
+	spawn(storm, 12);
+	spawn(killer, 13);
+	spawn(param_writer, 14);
+	spawn(slow_renderer, 15);
+	end = now_ms() + seconds * 1000;
+	while (now_ms() < end && !sh->failed) {
+		sleep_ms(500);
+		/* Readers hold the device open: unloading must be refused. */
+		rmmod_tries++;
+		if (syscall(SYS_delete_module, "simrupt", O_NONBLOCK) == 0 || module_loaded() != 1) {
+			rmmod_bad++;
+			break;
+		}
+	}
+	bad = stop_kids();
+	/* Parameters back to a quiet state. */
+	write_str(PARAMS "/burst", "1");
+	write_str(PARAMS "/delay", "10");
+	if (!timer_list_mode)
+		write_str(PARAMS "/period_us", "0");
+	for (id = 0; id < 2 * R_KINDS; id++) {
+		note("reader %d (%s): %llu bytes in %llu loops", id, reader_names[id % R_KINDS],
+		     sh->got[id], sh->loops[id]);
+		readers_got += sh->got[id];
+	}
+	readers_got += sh->got[12];
+	for (unsigned long i = 0; i < VICTIM_SLOTS && i < sh->victim_next; i++)
+		victims_got += sh->victim[i] != 0;
+	note("storm: %llu opens, %llu bytes; killer: %llu victims killed, %llu bytes; "
+	     "param writes %llu; renderings %llu; rmmod attempts %d",
+	     sh->loops[12], sh->got[12], sh->loops[13], victims_got, sh->loops[14],
+	     sh->loops[15], rmmod_tries);
+	if (sh->failed)
+		fail("%s", sh->why);
+	else if (bad)
+		fail("a child exited abnormally");
+	report("soak-children", sh->failed || bad ? -1 : 0);
+	if (rmmod_bad)
+		fail("rmmod succeeded (or the module vanished) while the device was open");
+	report("soak-rmmod-refused-while-open", rmmod_bad ? -1 : 0);
+	/*
+	 * Readers of one kind may starve behind others (read_lock is held
+	 * across a blocking reader's sleep, and a woken poller may find the
+	 * fifo emptied): not a defect, so only noted. But the readers as a
+	 * whole must have read, or the accounting below proves nothing.
+	 */
+	for (id = 0; id < R_KINDS; id++)
+		if (sh->got[id] + sh->got[id + R_KINDS] == 0)
+			note("no %s reader got anything (starved by the others)", reader_names[id]);
+	if (readers_got == 0)
+		fail("the readers got nothing");
+	report("soak-readers-read", why[0] ? -1 : 0);
+	if (sh->loops[13] == 0)
+		fail("no reader was killed");
+	report("soak-readers-killed", why[0] ? -1 : 0);
+
+	/* Everything is closed: idle, the exact rules hold. */
+	if (slurp(DEBUGFS "/latency", lat, sizeof(lat)) || check_latency_text(lat) ||
+	    slurp(DEBUGFS "/stats", st, sizeof(st)) || check_stats_text(st, 1, &s)) {
+		report("soak-equation-exact", -1);
+		return 1;
+	}
+	report("soak-equation-exact", 0);
+	if (s.delivered != readers_got + victims_got)
+		fail("delivered %llu, readers got %llu + killed readers %llu", s.delivered,
+		     readers_got, victims_got);
+	report("soak-delivered-is-what-readers-got", why[0] ? -1 : 0);
+	ptr = hist_count(lat, "produce_to_read");
+	if (ptr != (long long)s.delivered)
+		fail("produce_to_read count %lld != delivered %llu", ptr, s.delivered);
+	report("soak-produce-to-read-count-is-delivered", why[0] ? -1 : 0);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* drain: read everything queued, in one go or in small reads          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * drain <bs>: non-blocking reads of `bs` bytes until EAGAIN, checking each
+ * byte is a value of the sequence (after both kinds of overflow, the bytes
+ * left need not be consecutive values).
+ */
+static int cmd_drain(long bs)
+{
+	static unsigned char buf[1 << 16];
+	long total = 0, reads = 0;
+	int fd = open_dev(O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0) {
+		report("drain", -1);
+		return 1;
+	}
+	for (;;) {
+		ssize_t r = xread(fd, buf, (size_t)bs, "drain");
+
+		if (r < 0) {
+			if (r == -1 && errno == EAGAIN)
+				break;
+			if (r == -1)
+				fail("drain: read: %s", ename(errno));
+			break;
+		}
+		if (r == 0) {
+			fail("drain: read returned 0");
+			break;
+		}
+		for (ssize_t i = 0; i < r; i++)
+			if (!in_range(buf[i]) && !why[0])
+				fail("drain: byte 0x%02x out of the sequence", buf[i]);
+		if (why[0])
+			break;
+		total += r;
+		reads++;
+		if (total > 1 << 22) {
+			fail("drain: never empty");
+			break;
+		}
+	}
+	close(fd);
+	note("drained %ld bytes in %ld reads of up to %ld", total, reads, bs);
+	printf("drained=%ld\n", total);
+	report(bs >= 4096 ? "drain-one-go" : "drain-small-reads", why[0] ? -1 : 0);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* failrt: run-time fault injection in the reading task                */
+/* ------------------------------------------------------------------ */
+
+enum failop { F_OPEN, F_READ, F_POLL, F_CLOSE, F_STATS_W, F_LAT_W, F_STATS_R, F_PARAM_W, F_OPS };
+static const char *const failop_names[] = { "open", "read", "poll", "close", "stats-write",
+					    "latency-write", "stats-read", "param-write" };
+
+/* Performs `op` once; returns 0 or -errno. `fd` is an open device fd. */
+static int do_failop(enum failop op, int fd)
+{
+	char buf[4096];
+	int r = 0, f;
+
+	switch (op) {
+	case F_OPEN:
+		f = open(dev_path, O_RDONLY | O_CLOEXEC);
+		if (f < 0)
+			return -errno;
+		close(f);
+		return 0;
+	case F_READ:
+		r = read(fd, buf, 64);
+		return r < 0 ? -errno : 0;
+	case F_POLL: {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		return poll(&p, 1, 300) < 0 ? -errno : 0;
+	}
+	case F_CLOSE:
+		/* The device opened just before (fail-nth armed in between). */
+		return close(fd) ? -errno : 0;
+	case F_STATS_W:
+		return write_str(DEBUGFS "/stats", "0");
+	case F_LAT_W:
+		return write_str(DEBUGFS "/latency", "reset\n");
+	case F_STATS_R:
+		f = open(DEBUGFS "/stats", O_RDONLY | O_CLOEXEC);
+		if (f < 0)
+			return -errno;
+		r = read(f, buf, sizeof(buf));
+		r = r < 0 ? -errno : 0;
+		close(f);
+		return r;
+	case F_PARAM_W:
+		return write_str(PARAMS "/delay", "10\n");
+	default:
+		return 0;
+	}
+}
+
+/*
+ * failrt: for each operation, make the N-th slab allocation of this task
+ * fail, N = 1, 2, ... until the operation no longer reaches it. Each try may
+ * only succeed or fail with ENOMEM (or EINTR). Afterwards the device still
+ * works (checked by the caller, with the loss equation).
+ */
+static int cmd_failrt(void)
+{
+	int nth_fd = open_fail_nth();
+	int dev = open_dev(O_RDONLY);
+
+	if (nth_fd < 0 || dev < 0) {
+		fail("cannot open fail-nth or the device: %s", ename(errno));
+		report("failrt", -1);
+		return 1;
+	}
+	for (int op = 0; op < F_OPS; op++) {
+		char name[64], num[16], back[32];
+		int n, injected_any = 0, bad = 0;
+
+		snprintf(name, sizeof(name), "failrt-%s", failop_names[op]);
+		for (n = 1; n <= 200; n++) {
+			int fd = dev, len, rc, injected;
+			ssize_t got;
+
+			if (op == F_CLOSE && (fd = open_dev(O_RDONLY)) < 0)
+				break;
+			len = snprintf(num, sizeof(num), "%d", n);
+			if (write(nth_fd, num, len) != len)
+				die("write fail-nth");
+			rc = do_failop(op, fd);
+			got = pread(nth_fd, back, sizeof(back) - 1, 0);
+			if (got <= 0)
+				die("read fail-nth");
+			back[got] = '\0';
+			injected = strtoul(back, NULL, 10) == 0;
+			if (!injected && write(nth_fd, "0", 1) != 1)
+				die("reset fail-nth");
+			if (rc && rc != -ENOMEM && rc != -EINTR) {
+				fail("%s with allocation %d failing: %s (only ENOMEM or EINTR allowed)",
+				     failop_names[op], n, ename(-rc));
+				bad = 1;
+				break;
+			}
+			injected_any |= injected && rc;
+			if (!injected)
+				break;
+		}
+		note("%s: %d allocations reached, %s", failop_names[op], n - 1,
+		     injected_any ? "some failed it with ENOMEM" : "none made it fail");
+		report(name, bad ? -1 : 0);
+	}
+	close(dev);
+	return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Command line                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -1534,7 +2457,9 @@ static void usage(const char *msg)
 		"usage: simrupt_test <subcommand> [args...]\n"
 		"  sequence <seconds> | rate <seconds> | nonblock | signal | efault\n"
 		"  readers <nreaders> <seconds> | poll | select | epoll | epoll-et\n"
-		"  openclose <count> | failnth <N> <module.ko> [params]\n");
+		"  openclose <count> | failnth <N> <module.ko> [params]\n"
+		"  check-files idle|running|idle-reset | race <seconds>\n"
+		"  soak <seconds> <hrtimer|timer_list> | drain <bs> | failrt\n");
 	exit(2);
 }
 
@@ -1653,6 +2578,30 @@ int main(int argc, char **argv)
 
 		load_delay(cmd);
 		return cmd_openclose(count);
+	}
+	if (!strcmp(cmd, "check-files")) {
+		want_args(argc, 1, 1);
+		if (strcmp(argv[2], "idle") && strcmp(argv[2], "running") &&
+		    strcmp(argv[2], "idle-reset"))
+			usage("check-files: idle, running or idle-reset");
+		return cmd_check_files(strcmp(argv[2], "running") != 0,
+				       !strcmp(argv[2], "idle-reset"));
+	}
+	if (!strcmp(cmd, "race")) {
+		want_args(argc, 1, 1);
+		return cmd_race(parse_seconds(argv[2]));
+	}
+	if (!strcmp(cmd, "soak")) {
+		want_args(argc, 2, 2);
+		return cmd_soak(parse_seconds(argv[2]), argv[3]);
+	}
+	if (!strcmp(cmd, "drain")) {
+		want_args(argc, 1, 1);
+		return cmd_drain(parse_long(argv[2], 1, 1 << 16, "bs"));
+	}
+	if (!strcmp(cmd, "failrt")) {
+		want_args(argc, 0, 0);
+		return cmd_failrt();
 	}
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		if (strcmp(cmd, simple[i].name))
