@@ -9,7 +9,8 @@
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
 #     boot each: pipeline, measure, faults, scanner (self-test); every boot's
-#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
+#     console log is scanned for WARNING/BUG/oops/lockdep/kmemleak; then the
+#     lessons: each must produce its report, or fail to compile (lesson.sh).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -141,6 +142,11 @@ kernel_section() {
       else record "FAIL $kv:scanner-vm-catches-$cat: tests/scan-log.sh missed it in $logs/vm-$kv-scanner.log"; fi
     done
   fi
+  # The lessons (scripts/lesson.sh): each built in a copy of the tree, so
+  # simrupt.ko above stays the normal module, which must carry none of them.
+  say "Linux $kv: lessons"
+  scripts/lesson.sh check-normal simrupt.ko | collect
+  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check | collect
   kv=
 }
 
