@@ -6,7 +6,6 @@ insmod /simrupt.ko
 echo "# opening /dev/simrupt twice: each open allocates a record that is never freed"
 head -c 2 /dev/simrupt > /dev/null
 head -c 2 /dev/simrupt > /dev/null
-rmmod simrupt
 echo "# waiting 6 s (kmemleak ignores younger objects), then scanning twice"
 sleep 6
 echo scan > /sys/kernel/debug/kmemleak
@@ -14,4 +13,6 @@ echo scan > /sys/kernel/debug/kmemleak
 echo "----- /sys/kernel/debug/kmemleak -----"
 cat /sys/kernel/debug/kmemleak
 echo "----- end of /sys/kernel/debug/kmemleak -----"
+# Unloaded only now, so that the report's backtraces still name the module's functions.
+rmmod simrupt
 dump_dmesg leak
