@@ -9,6 +9,8 @@
 #   scripts/lesson.sh check [NAME...]       make check: "ok/FAIL lesson-NAME" lines, for
 #                                           every lesson (or those named)
 #   scripts/lesson.sh check-normal KO       the normal module KO carries no lesson code
+#   scripts/lesson.sh selftest [NAME...]    the checks of these lessons (default: one
+#                                           runtime, one compile-time) fail without their code
 #
 # Options (before the command): --kdir DIR (default: the project's test kernel,
 # KERNEL=6.12|7.3), --logs DIR (where check keeps logs), --without-lesson-code
@@ -204,10 +206,28 @@ cmd_check_normal() {
   if [ -z "$why" ]; then echo "ok lesson-free-module"; else echo "FAIL lesson-free-module:$why"; fi
 }
 
+# The checks must be able to fail: with the lesson's code left out (LESSON=none),
+# every check of the lesson must say FAIL.
+cmd_selftest() {
+  need_kdir
+  [ -n "$logs" ] || logs=$(mktemp -d /tmp/simrupt-lessons.XXXXXX)
+  local name out
+  for name in ${*:-lock-inversion guard-after-unlock}; do
+    known "$name"
+    out=$(sabotage=1 logs=$logs/without-code check_one "$name")
+    if [ -n "$out" ] && ! grep -q '^ok ' <<< "$out"; then
+      echo "ok lesson-selftest-$name (without its code: $(grep -c '^FAIL ' <<< "$out") checks fail)"
+    else
+      echo "FAIL lesson-selftest-$name: without its code, a check still passes: $(grep '^ok ' <<< "$out" | tr '\n' ' ')"
+    fi
+  done
+}
+
 case "$cmd" in
   list) cmd_list ;;
   run) cmd_run "$@" ;;
   check) cmd_check "$@" ;;
   check-normal) cmd_check_normal "$@" ;;
-  *) sed -n '3,16p' "$0" >&2; exit 2 ;;
+  selftest) cmd_selftest "$@" ;;
+  *) sed -n '3,18p' "$0" >&2; exit 2 ;;
 esac

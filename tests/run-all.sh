@@ -147,6 +147,7 @@ kernel_section() {
   say "Linux $kv: lessons"
   scripts/lesson.sh check-normal simrupt.ko | collect
   scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check | collect
+  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" selftest | collect
   kv=
 }
 
