@@ -83,7 +83,7 @@ report() {
     # stop at its end: the last frame of the trace, or the next report.
     awk -v n="$n" 'NR >= n - 4 && NR < n && /(====|cut here|\] *$)/ { print; next }
       NR >= n { print; shown++ }
-      NR > n && (/<\/TASK>|---\[ end trace|^----- end of|Kernel panic/ || shown >= 40) { exit }' "$f"
+      NR > n && (/<\/TASK>|---\[ end trace|^----- end of|Kernel panic/ || shown >= 60) { exit }' "$f"
     break
   done
   rm -f "$dumped"
