@@ -7,12 +7,13 @@
 #   make demo                 build everything needed, boot QEMU, show the pipeline
 #   make check                all tests: host tests once, VM suites on every supported kernel
 #   make bench                benchmarks (fast_buf on the host, the pipeline in the VM)
+#   make lesson [NAME=name]   list the lessons, or run one: a deliberate mistake, caught by the kernel
 #   make kernel               build (once, cached) the project's test kernel
 #   make -s print-kdir        print that test kernel's build tree
 #   make clean | modules_install
 #
-# KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir
-# and bench (default 6.12, the LTS), and limits check to that kernel.
+# KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir,
+# bench and lesson (default 6.12, the LTS), and limits check to that kernel.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
@@ -42,4 +43,7 @@ check:
 bench:
 	@scripts/bench.sh
 
-.PHONY: all modules modules_install clean kernel print-kdir demo check bench
+lesson:
+	@scripts/lesson.sh $(if $(NAME),run $(NAME),list)
+
+.PHONY: all modules modules_install clean kernel print-kdir demo check bench lesson

@@ -77,6 +77,8 @@ use kernel::{
 mod fastbuf;
 mod histogram;
 mod kapi;
+#[cfg(lesson)]
+mod lessons;
 mod stats;
 
 // Test builds only (`tests/kapi/run.sh`): kapi's self-tests, and misuses of
@@ -598,13 +600,32 @@ impl Simrupt {
         // `fast_buf` faster than this drains it, an unbounded loop would never
         // return. Instead the work queues itself again and returns.
         let mut moved = 0;
-        while moved < FAST_BUF_SIZE {
+        #[cfg(not(lesson = "unbounded-drain"))]
+        let bound = FAST_BUF_SIZE;
+        // LESSON unbounded-drain: no bound: drain until `fast_buf` is empty.
+        #[cfg(lesson = "unbounded-drain")]
+        let bound = usize::MAX;
+        while moved < bound {
             let sample = {
                 let mut consumer = this.consumer_lock.lock();
                 this.fast_buf_get(&mut consumer)
             };
+            // LESSON guard-after-unlock: unlock, then use what the lock guards.
+            #[cfg(lesson = "guard-after-unlock")]
+            let sample = {
+                let mut consumer = this.consumer_lock.lock();
+                let token = &mut *consumer;
+                drop(consumer);
+                this.fast_buf_get(token)
+            };
             let Some(sample) = sample else { break };
             let mut writer = this.producer_lock.lock();
+            // LESSON lock-inversion: `consumer_lock` taken inside `producer_lock`.
+            #[cfg(lesson = "lock-inversion")]
+            let _consumer = this.consumer_lock.lock();
+            // LESSON fifo-writer-clone: a second right to write `rx_fifo`, for the top half.
+            #[cfg(lesson = "fifo-writer-clone")]
+            let _top_half_writer = writer.data.clone();
             this.produce_data(&mut writer, sample);
             moved += 1;
         }
@@ -612,6 +633,8 @@ impl Simrupt {
             this.stats.work_found_nothing();
         }
         this.report_losses(false);
+        // LESSON lost-wakeup: the bytes are in `rx_fifo`, but nobody is told.
+        #[cfg(not(lesson = "lost-wakeup"))]
         this.rx_wait.wake_up_interruptible();
         if moved == FAST_BUF_SIZE && !this.fast_buf.is_empty() {
             let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
@@ -648,6 +671,9 @@ impl Simrupt {
         this.stats.bottom_half_started(cpu, now_ns());
         // Timed, as in C: queueing the work.
         let start = now_ns();
+        // LESSON sleep-in-tasklet: the bottom half sleeps.
+        #[cfg(lesson = "sleep-in-tasklet")]
+        lessons::sleep_in_bottom_half();
         // Already queued: the pending run will drain this byte too.
         let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
         trace!(
@@ -686,9 +712,13 @@ impl Simrupt {
             data = next_simrupt_data(data);
             let sample = Sample::new(data, now);
             // Full: the byte is dropped and counted.
+            #[cfg(not(lesson = "mutex-in-top-half"))]
             if this.fast_buf_put(sample).is_err() {
                 dropped += 1;
             }
+            // LESSON mutex-in-top-half: straight into `rx_fifo`, under a mutex, in hard IRQ.
+            #[cfg(lesson = "mutex-in-top-half")]
+            this.produce_data(&mut this.producer_lock.lock(), sample);
         }
         this.simrupt_data.store(data, Ordering::Relaxed);
         this.stats.produced(burst, dropped, now);
@@ -710,6 +740,9 @@ impl Simrupt {
     /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
     fn timer_handler(this: ArcBorrow<'_, Self>) {
         let cpu = context::cpu();
+        // LESSON unsync-counter: a plain global counter, bumped from every CPU.
+        #[cfg(lesson = "unsync-counter")]
+        TICKS.set(TICKS.get() + 1);
         trace!("[CPU#%u] enter timer_handler\n", cpu => u32);
         // A timer_list callback runs in softirq context with interrupts
         // enabled; disable them, as the C original does, to act like an IRQ.
@@ -730,6 +763,10 @@ impl Simrupt {
         trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
     }
 }
+
+// LESSON unsync-counter: C's `static unsigned long ticks;`, in Rust.
+#[cfg(lesson = "unsync-counter")]
+static TICKS: core::cell::Cell<u64> = core::cell::Cell::new(0);
 
 // The top half re-arms itself until `stop` drops its handle, which cancels
 // the timer and waits for a running callback.
@@ -790,7 +827,13 @@ impl Simrupt {
             (this.bottom_half == BottomHalfKind::Tasklet).then(|| Tasklet::enable(this.into()));
         let hr = this.timer_kind == TimerKind::HrTimer;
         Running {
+            #[cfg(not(lesson = "no-teardown"))]
             _hrtimer: hr.then(|| HrTimer::start(this.into(), period_ns())),
+            // LESSON no-teardown: the timer's handle is thrown away; nothing will cancel it.
+            #[cfg(lesson = "no-teardown")]
+            _hrtimer: hr
+                .then(|| lessons::start_and_forget(this, period_ns()))
+                .flatten(),
             _timer_list: (!hr).then(|| TimerList::start(this.into(), DELAY.get())),
             _tasklet: bottom_half,
         }
@@ -809,6 +852,13 @@ impl Simrupt {
         // 3. No more work. A run may have queued itself again (it drains at
         //    most one ring's worth per run), so flush until it stays idle.
         while wq::flush_work(&self.work) {}
+        // LESSON lock-inversion: `producer_lock` taken inside `consumer_lock`.
+        #[cfg(lesson = "lock-inversion")]
+        {
+            let mut consumer = self.consumer_lock.lock();
+            let _writer = self.producer_lock.lock();
+            self.fast_buf_clear(&mut consumer);
+        }
         // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
         //    after step 3 it is empty unless the work item could not run.
         if !self.fast_buf.is_empty() {
@@ -862,8 +912,15 @@ impl CharDevice for Simrupt {
             if file.is_nonblocking() {
                 return Err(EAGAIN);
             }
+            #[cfg(not(any(lesson = "lost-wakeup", lesson = "unbounded-drain")))]
             self.rx_wait
                 .wait_interruptible_until(|| !self.rx_fifo.is_empty())?;
+            // LESSON lost-wakeup, unbounded-drain: sleep uninterruptibly, so
+            // that the hung-task detector (which ignores interruptible
+            // sleepers) reports a reader nobody wakes.
+            #[cfg(any(lesson = "lost-wakeup", lesson = "unbounded-drain"))]
+            self.rx_wait
+                .wait_uninterruptible_until(|| !self.rx_fifo.is_empty());
         }
     }
 
@@ -878,6 +935,9 @@ impl CharDevice for Simrupt {
     }
 
     fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
+        // LESSON leak: a per-open allocation that nothing frees.
+        #[cfg(lesson = "leak")]
+        lessons::leak_per_open()?;
         let mut opened = this.open_count.lock();
         opened.count += 1;
         if opened.count == 1 {

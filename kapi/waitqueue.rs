@@ -105,6 +105,35 @@ impl WaitQueue {
         result
     }
 
+    /// Sleeps uninterruptibly until `condition()` is true (C's `wait_event()`).
+    ///
+    /// Lesson builds only (`lost-wakeup`, `unbounded-drain`): the
+    /// hung-task detector reports only uninterruptible sleepers.
+    #[cfg(any(lesson = "lost-wakeup", lesson = "unbounded-drain"))]
+    pub(crate) fn wait_uninterruptible_until(&self, mut condition: impl FnMut() -> bool) {
+        let mut entry = MaybeUninit::<bindings::wait_queue_entry>::uninit();
+        let entry = entry.as_mut_ptr();
+        // SAFETY: As in `wait_interruptible_until`.
+        unsafe { bindings::init_wait_entry(entry, 0) };
+        loop {
+            // SAFETY: As in `wait_interruptible_until`.
+            unsafe {
+                bindings::prepare_to_wait_event(
+                    self.head.get(),
+                    entry,
+                    bindings::TASK_UNINTERRUPTIBLE as c_int,
+                )
+            };
+            if condition() {
+                break;
+            }
+            // SAFETY: Sleeping is allowed: the caller is in process context.
+            unsafe { bindings::schedule() };
+        }
+        // SAFETY: As in `wait_interruptible_until`.
+        unsafe { bindings::finish_wait(self.head.get(), entry) };
+    }
+
     /// Registers `poll_table` on this queue (C's `poll_wait()`), from a `poll` file operation.
     ///
     /// # Safety

@@ -9,11 +9,12 @@
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
 #     boot each: pipeline, measure, faults, robust, stress, timeline, scanner
-#     (self-test);
-#     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak;
-#     the timeline suite's ftrace traces are checked by scripts/timeline.py;
-#     then kapi's checks (tests/kapi/run.sh: misuses that must not compile,
-#     and the self-test build, booted as the kapi suite).
+#     (self-test); every boot's console log is scanned for
+#     WARNING/BUG/oops/lockdep/kmemleak; the timeline suite's ftrace traces are
+#     checked by scripts/timeline.py; then kapi's checks (tests/kapi/run.sh:
+#     misuses that must not compile, and the self-test build, booted as the
+#     kapi suite); then the lessons: each must produce its report, or fail to
+#     compile (scripts/lesson.sh).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -177,6 +178,12 @@ kernel_section() {
       else record "FAIL $kv:scanner-vm-catches-$cat: tests/scan-log.sh missed it in $logs/vm-$kv-scanner.log"; fi
     done
   fi
+  # The lessons (scripts/lesson.sh): each built in a copy of the tree, so
+  # simrupt.ko above stays the normal module, which must carry none of them.
+  say "Linux $kv: lessons"
+  scripts/lesson.sh check-normal simrupt.ko | collect
+  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check | collect
+  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" selftest | collect
   kv=
 }
 
