@@ -9,6 +9,7 @@
 #   make bench                benchmarks (fast_buf on the host, the pipeline in the VM)
 #   make kernel               build (once, cached) the project's test kernel
 #   make -s print-kdir        print that test kernel's build tree
+#   make check-fresh-root SUITE=bookworm|trixie   make demo + make check in a new minimal Debian root
 #   make clean | modules_install
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -37,4 +38,8 @@ check:
 bench:
 	@scripts/bench.sh
 
-.PHONY: all modules modules_install clean kernel print-kdir demo check bench
+SUITE ?= bookworm
+check-fresh-root:
+	@scripts/check-fresh-root.sh --suite $(SUITE) $(FRESH_ROOT_ARGS)
+
+.PHONY: all modules modules_install clean kernel print-kdir demo check bench check-fresh-root

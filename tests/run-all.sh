@@ -4,7 +4,8 @@
 #
 #  1. install what is missing (scripts/deps.sh), build or reuse the test kernel;
 #  2. build simrupt.ko (warnings fail), the guest test program, the broken module;
-#  3. host tests: the log scanner's self-test, fast_buf's test suite;
+#  3. host tests (tests/host.sh): rustfmt, the log scanner's self-test,
+#     histogram.rs and fast_buf, with Debian's toolchain;
 #  4. VM suites, one boot each: pipeline, measure, faults, scanner (self-test);
 #     every boot's console log is scanned for WARNING/BUG/oops/lockdep/kmemleak.
 #
@@ -69,24 +70,8 @@ run_step build-guest-tests gcc -static -O2 -Wall -Wextra -Werror \
 run_step build-broken-module make -C "$kdir" M="$here/tests/broken" RUSTC=$RUSTC modules
 
 say "host tests"
-if rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs tests/histogram/lib.rs > "$logs/rustfmt.log" 2>&1; then
-  record "ok rustfmt"
-else
-  record "FAIL rustfmt: run 'rustfmt --edition 2021 simrupt.rs' (see $logs/rustfmt.log)"
-fi
-tests/scan-log-selftest.sh | collect
-# histogram.rs, the module's own file, compiled and tested on the host.
-if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
-      cargo test --locked) > "$logs/histogram.log" 2>&1; then
-  record "ok histogram-unit ($(grep -o '[0-9]* passed' "$logs/histogram.log" | head -n 1))"
-else
-  record "FAIL histogram-unit: see $logs/histogram.log"; tail -n 20 "$logs/histogram.log"
-fi
-if [ -x tests/fastbuf/run.sh ]; then
-  tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | collect
-else
-  record "FAIL fastbuf: tests/fastbuf/run.sh missing"
-fi
+# rustfmt, the log scanner's self-test, histogram.rs and fast_buf on the host.
+tests/host.sh "$logs" | collect
 
 # vm_suite NAME [FILE...]: boot, run tests/guest/NAME.sh, scan the log.
 vm_suite() {
