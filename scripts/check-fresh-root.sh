@@ -34,7 +34,7 @@
 # host's CA bundle is installed in the root (or cargo fails with "self-signed
 # certificate in certificate chain").
 set -euo pipefail
-
+main() { # (the whole script: bash reads it completely before running it)
 here=$(cd "$(dirname "$0")/.." && pwd)
 suite=bookworm ref=HEAD steps="demo check" kcache= lock=
 while [ $# -gt 0 ]; do
@@ -158,13 +158,17 @@ for s in $steps; do
   "${run[@]}" > "$log" 2>&1 || rc=$?
   dt=$(( $(date +%s) - t ))
   if ((rc == 0)); then verdict=ok; else verdict="FAILED (exit $rc)"; failed=1; fi
-  report "${CMD[$s]}: $verdict, $((dt / 60)) min $((dt % 60)) s"
+  counts=$(awk '!seen[$0]++ { if (/^ok /) o++; if (/^FAIL /) f++; if (/^SKIP /) k++ }
+                END { printf "%d ok, %d FAIL, %d SKIP lines", o, f, k }' "$log")
+  report "${CMD[$s]}: $verdict, $((dt / 60)) min $((dt % 60)) s ($counts)"
   # What the step says about itself.
   sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E \
-    '^[0-9]+ passed, [0-9]+ failed|^(FAIL|SKIP) |^fastbuf: |registered new simrupt device|Linux [0-9.]+ built in|bindgen.*(present|installing)|^\[deps\] Linux' |
+    '^[0-9]+ passed, [0-9]+ failed|^(FAIL|SKIP) |registered new simrupt device|Linux [0-9.]+ built in|^\[deps\] (Linux|installing (bindgen|Debian.s bindgen)|bindgen )' |
     awk '!seen[$0]++' | sed 's/^/   /' | tee -a "$summary" || true
   if ((rc != 0)); then tail -n 30 "$log" | sed 's/^/   | /' >&2; fi
 done
 
 report "total: $(( $(date +%s) - t0 )) s"
 exit "$failed"
+}
+main "$@"
