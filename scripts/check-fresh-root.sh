@@ -150,13 +150,17 @@ declare -A CMD=(
 failed=0
 for s in $steps; do
   log=$logs/$s.log
-  say "${CMD[$s]}: log in $log${lock:+ (waiting for $lock)}"
+  say "${CMD[$s]}: log in $log"
+  if [ -n "$lock" ]; then
+    exec 9>>"$lock"
+    say "waiting for $lock"
+    flock 9
+  fi
   t=$(date +%s) rc=0
-  run=(chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin
-       bash -c "cd /root/simrupt && ${CMD[$s]}")
-  if [ -n "$lock" ]; then run=(flock "$lock" "${run[@]}"); fi
-  "${run[@]}" > "$log" 2>&1 || rc=$?
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    bash -c "cd /root/simrupt && ${CMD[$s]}" > "$log" 2>&1 9>&- || rc=$?
   dt=$(( $(date +%s) - t ))
+  if [ -n "$lock" ]; then flock -u 9; exec 9>&-; fi
   if ((rc == 0)); then verdict=ok; else verdict="FAILED (exit $rc)"; failed=1; fi
   counts=$(awk '!seen[$0]++ { if (/^ok /) o++; if (/^FAIL /) f++; if (/^SKIP /) k++ }
                 END { printf "%d ok, %d FAIL, %d SKIP lines", o, f, k }' "$log")
