@@ -95,7 +95,10 @@ if [ -e "$root" ]; then
   say "removing the previous root $root"
   unmount_all
   if [ -n "$(mounts_under "$root")" ]; then say "still mounted under $root; not removing it"; exit 1; fi
-  rm -rf --one-file-system "$root"
+  # Deleting a root with kernel trees takes minutes: done aside, in the background.
+  old=$base/.old-$suite-$$
+  mv "$root" "$old"
+  (ionice -c3 nice rm -rf --one-file-system "$old" &) 9>&-
 fi
 say "debootstrap --variant=minbase $suite (+ git, make, ca-certificates): log in $logs/debootstrap.log"
 mkdir -p "$base/debs-$suite" "$root"
