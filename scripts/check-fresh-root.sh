@@ -156,8 +156,7 @@ for s in $steps; do
   say "${CMD[$s]}: log in $log"
   if [ -n "$lock" ]; then
     exec 9>>"$lock"
-    say "waiting for $lock"
-    flock 9
+    flock -n 9 || { say "waiting for $lock"; flock 9; }
   fi
   t=$(date +%s) rc=0
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -167,7 +166,8 @@ for s in $steps; do
   if ((rc == 0)); then verdict=ok; else verdict="FAILED (exit $rc)"; failed=1; fi
   counts=$(awk '!seen[$0]++ { if (/^ok /) o++; if (/^FAIL /) f++; if (/^SKIP /) k++ }
                 END { printf "%d ok, %d FAIL, %d SKIP lines", o, f, k }' "$log")
-  report "${CMD[$s]}: $verdict, $((dt / 60)) min $((dt % 60)) s ($counts)"
+  case "$counts" in 0\ ok,\ 0\ FAIL,\ 0\ SKIP*) counts= ;; esac
+  report "${CMD[$s]}: $verdict, $((dt / 60)) min $((dt % 60)) s${counts:+ ($counts)}"
   # What the step says about itself.
   sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E \
     '^[0-9]+ passed, [0-9]+ failed|^(FAIL|SKIP) |registered new simrupt device|Linux [0-9.]+ built in|^\[deps\] (Linux|installing (bindgen|Debian.s bindgen)|bindgen )' |
