@@ -10,6 +10,7 @@
 #   make lesson [NAME=name]   list the lessons, or run one: a deliberate mistake, caught by the kernel
 #   make kernel               build (once, cached) the project's test kernel
 #   make -s print-kdir        print that test kernel's build tree
+#   make check-fresh-root SUITE=bookworm|trixie   make demo + make check in a new minimal Debian root
 #   make clean | modules_install
 #
 # KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir,
@@ -46,4 +47,8 @@ bench:
 lesson:
 	@scripts/lesson.sh $(if $(NAME),run $(NAME),list)
 
-.PHONY: all modules modules_install clean kernel print-kdir demo check bench lesson
+SUITE ?= bookworm
+check-fresh-root:
+	@scripts/check-fresh-root.sh --suite $(SUITE) $(FRESH_ROOT_ARGS)
+
+.PHONY: all modules modules_install clean kernel print-kdir demo check bench lesson check-fresh-root

@@ -1,19 +1,122 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Install, idempotently, everything simrupt needs to build a Rust-enabled
-# Linux 6.12 kernel, build the module against it and boot it in QEMU.
+# Install, idempotently, everything simrupt needs to build Rust-enabled test
+# kernels, build the module against them, boot them in QEMU and run the host
+# tests: all from Debian 12 (bookworm) or Debian 13 (trixie) itself, no rustup.
+#
+#   scripts/deps.sh               install what is missing, then check the
+#                                 toolchain against every supported kernel
+#   KERNEL=7.3 scripts/deps.sh    ... against that kernel only
 #
 # Only what is missing is installed, and each step says why it is needed.
+# On any other system it stops at once with the list of what to install.
+#
+# The toolchain's minimum versions are not written down here: they are read
+# from each kernel's own scripts/min-tool-version.sh, and the kernel's own
+# scripts/rust_is_available.sh (what `make rustavailable` runs) has the last
+# word.
+#
+# Never `apt install cargo` or `apt install rustup` next to this: on Debian 13
+# either one REMOVES rustc-web, the compiler the kernel is built with
+# (cargo-web, which provides `cargo`, Conflicts with both). To be safe, apt's
+# plan is simulated first, and if it would remove any package, nothing is
+# installed and the packages are named.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/kernel/supported.sh"
+. "$here/scripts/toolchain.sh"
+
 say() { printf '\033[1m[deps]\033[0m %s\n' "$*"; }
+die() { printf '\033[1m[deps]\033[0m %s\n' "$@" >&2; exit 1; }
+# vge A B: version A >= version B (both x.y.z)
+vge() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]; }
+# upstream_version: 1:19.1.7-3~deb12u1 -> 19.1.7, 0.71.1-4 -> 0.71.1
+upstream_version() { sed -nE 's/^[0-9]+://; s/^([0-9][0-9.]*).*/\1/p'; }
+
+# --- 1. Debian 12 or 13 on x86-64, or stop here with the list ---------------
+
+# Shown on other systems only. The minimums are those of the supported
+# kernels' scripts/min-tool-version.sh (6.12: rustc 1.78.0, bindgen 0.65.1,
+# libclang 13.0.1; 7.3: rustc 1.85.0, bindgen 0.71.1, libclang 17.0.1); on
+# Debian they are read from the kernel sources instead, and a mismatch with
+# this list is reported (step 4).
+LIST_RUSTC=1.85.0 LIST_BINDGEN=0.71.1 LIST_LLVM=17.0.1
+requirements() {
+  cat <<EOF
+simrupt's scripts install their dependencies on Debian 12 (bookworm) and
+Debian 13 (trixie), x86-64, only. This system is: $1.
+
+To use simrupt elsewhere, install these yourself and build against your own
+kernel ('make KDIR=... RUSTC=...', see README.md), or use a Debian 12 or 13
+machine, VM or container:
+  - Rust >= $LIST_RUSTC: rustc with its library source (rust-src), cargo,
+    rustfmt, clippy; the kernel must be built with the same rustc
+  - bindgen >= $LIST_BINDGEN (cargo install --locked bindgen-cli)
+  - libclang >= $LIST_LLVM (the LLVM version bindgen loads)
+  - gcc, make, flex, bison, bc, libelf, OpenSSL headers, cpio, xz, rsync,
+    kmod, python3 (the kernel build)
+  - qemu-system-x86_64 and a static busybox (the test VM)
+  - the source of Linux $(echo "$SIMRUPT_KERNELS" | sed 's/ /, /g') (Debian: linux-source-X.Y)
+EOF
+}
+
+os="unknown (no /etc/os-release)"
+codename=
+if [ -r /etc/os-release ]; then
+  os=$(. /etc/os-release && echo "${PRETTY_NAME:-${ID:-unknown}}")
+  id=$(. /etc/os-release && echo "${ID:-}")
+  vid=$(. /etc/os-release && echo "${VERSION_ID:-}")
+  if [ "$id" = debian ]; then
+    case "$vid" in 12) codename=bookworm ;; 13) codename=trixie ;; esac
+  fi
+fi
+arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
+if [ -z "$codename" ] || [ "$arch" != amd64 ]; then
+  requirements "$os, $arch" >&2
+  exit 1
+fi
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "installing packages needs root: run this as root, or install sudo"; fi
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+updated=0
+apt_update() {
+  if ((updated == 0)); then as_root apt-get update -qq; updated=1; fi
+}
+
+# apt_install PKG...: install, but stop before removing anything.
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt_update
+  local removed
+  removed=$(LC_ALL=C apt-get -s install --no-install-recommends "$@" | awk '/^Remv /{print $2}')
+  if [ -n "$removed" ]; then
+    die "installing $* would REMOVE: $(echo $removed)" \
+      "Debian's cargo-web/rustc-web conflict with the 'cargo' and 'rustup' packages" \
+      "(on Debian 13 installing either one removes rustc-web). Nothing was changed;" \
+      "remove those packages yourself if you want simrupt's toolchain."
+  fi
+  as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- 2. Debian packages --------------------------------------------------------
 
 # Debian packages and why each one is here.
 declare -A WHY=(
-  [linux-source-6.12]="the Linux 6.12 LTS source we build the test kernel from"
-  [rustc-web]="rustc 1.9x at /usr/bin/rustc, which Linux 6.12's Rust support builds with"
+  [linux-source-6.12]="the Linux 6.12 LTS source the default test kernel is built from"
+  [rustc-web]="Debian's rustc 1.9x at /usr/bin/rustc: builds the kernel's Rust and the host tests"
   [rust-web-src]="the Rust core library sources matching rustc-web (the kernel builds its own core)"
-  [libclang-dev]="libclang, used by bindgen to read the kernel's C headers"
+  [cargo-web]="cargo for rustc-web: host tests; on Debian 12 also builds bindgen-cli"
+  [rustfmt-web]="rustfmt for rustc-web: make check's formatting checks"
+  [rust-web-clippy]="clippy matching rustc-web, for make CLIPPY=1 (the kernel lint set) and host lints"
+  [libclang-19-dev]="libclang 19 for bindgen (Linux 7.3 needs >= 17; Debian 12's default libclang-dev is 14)"
+  [ca-certificates]="HTTPS to crates.io (cargo)"
   [build-essential]="gcc and make for the C half of the kernel"
   [flex]="kernel build (Kconfig lexer)"
   [bison]="kernel build (Kconfig parser)"
@@ -27,38 +130,82 @@ declare -A WHY=(
   [python3]="kernel build scripts"
   [rsync]="kernel headers install"
   [kmod]="depmod, for make modules_install"
-  [rust-web-clippy]="clippy matching rustc-web, for make CLIPPY=1 (the kernel lint set)"
 )
 
 missing=()
-for p in "${!WHY[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
+for p in "${!WHY[@]}"; do installed "$p" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  say "Debian $vid ($codename): installing packages:"
+  for p in "${missing[@]}"; do say "  $p: ${WHY[$p]}"; done
+  apt_install "${missing[@]}"
+else
+  say "Debian $vid ($codename) packages: all present"
+fi
+
+# --- 3. The kernels' own minimums ------------------------------------------------
+
+kernels=${KERNEL:-$SIMRUPT_KERNELS}
+declare -A SRC
+min_rustc=0 min_bindgen=0 min_llvm=0
+max() { if vge "$1" "$2"; then echo "$1"; else echo "$2"; fi; }
+for v in $kernels; do
+  kernel_check "$v"
+  # Fetches and unpacks the source once; the kernel build reuses it.
+  SRC[$v]=$("$here/scripts/build-kernel.sh" --kernel "$v" --fetch | tail -n 1)
+  mtv=${SRC[$v]}/scripts/min-tool-version.sh
+  [ -x "$mtv" ] || die "Linux $v: $mtv missing"
+  min_rustc=$(max "$min_rustc" "$("$mtv" rustc)")
+  min_bindgen=$(max "$min_bindgen" "$("$mtv" bindgen)")
+  min_llvm=$(max "$min_llvm" "$("$mtv" llvm)")
+done
+say "Linux $(echo "$kernels" | sed 's/ /, /g') need: rustc >= $min_rustc, bindgen >= $min_bindgen, libclang >= $min_llvm"
+if [ -z "${KERNEL:-}" ] && [ "$min_rustc $min_bindgen $min_llvm" != "$LIST_RUSTC $LIST_BINDGEN $LIST_LLVM" ]; then
+  say "note: update LIST_* in scripts/deps.sh (shown on other systems) to these minimums"
+fi
+
+# --- 4. bindgen -------------------------------------------------------------------
+
+# The kernel build finds bindgen on PATH, with ~/.cargo/bin (where
+# `cargo install` puts it) appended.
+export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
+bindgen_version() { bindgen --version 2>/dev/null | awk '{print $2}'; }
+have=$(bindgen_version || true)
+if [ -n "$have" ] && vge "$have" "$min_bindgen"; then
+  say "bindgen $have at $(command -v bindgen): present"
+else
+  deb=$(apt-cache policy bindgen 2>/dev/null | awk '/Candidate:/{print $2}' | upstream_version)
+  if [ -n "$deb" ] && vge "$deb" "$min_bindgen"; then
+    say "installing Debian's bindgen $deb (the kernel generates its Rust bindings with it)"
+    apt_install bindgen
+  elif [ -n "$have" ] && [ "$(command -v bindgen)" = /usr/bin/bindgen ]; then
+    die "Debian's bindgen $have (/usr/bin/bindgen) is older than $min_bindgen and would" \
+      "shadow a newer one in ~/.cargo/bin: 'apt-get remove bindgen', then run this again"
+  else
+    say "installing bindgen-cli from crates.io with Debian's cargo (Debian's bindgen" \
+      "${deb:-(none)} is older than $min_bindgen; the kernel generates its Rust bindings with it; ~2 min)"
+    (debian_rust_env && cargo install --locked bindgen-cli)
+  fi
+  have=$(bindgen_version || true)
+  [ -n "$have" ] && vge "$have" "$min_bindgen" || die "bindgen ${have:-missing} after installing; need >= $min_bindgen"
+fi
+
+# --- 5. Check, as the kernel does -------------------------------------------------
+
+# The libclang the kernel build uses: the newest installed (scripts/build-kernel.sh).
+libclang=$(ls -d /usr/lib/llvm-*/lib/libclang.so 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$libclang" ] || die "no /usr/lib/llvm-*/lib/libclang.so: is libclang-19-dev installed?"
+export LIBCLANG_PATH=${libclang%/libclang.so}
+rustc_v=$(/usr/bin/rustc --version | awk '{print $2}')
+for v in $kernels; do
+  src=${SRC[$v]} mtv=${SRC[$v]}/scripts/min-tool-version.sh
+  clang_v=$(LC_ALL=C bindgen "$src/scripts/rust_is_available_bindgen_libclang.h" 2>&1 >/dev/null |
+    sed -nE 's:.*clang version ([0-9]+\.[0-9]+\.[0-9]+).*:\1:p' | head -n 1)
+  line="Linux $v: rustc $rustc_v (>= $("$mtv" rustc)), bindgen $have (>= $("$mtv" bindgen)),"
+  line+=" libclang ${clang_v:-?} (>= $("$mtv" llvm))"
+  if out=$(cd "$src" && RUSTC=/usr/bin/rustc BINDGEN=bindgen CC=gcc scripts/rust_is_available.sh 2>&1); then
+    say "$line: ok (the kernel's rust_is_available.sh agrees)"
+  else
+    echo "$out" >&2
+    die "$line: the kernel's scripts/rust_is_available.sh refuses this toolchain (above)"
   fi
 done
-
-if ((${#missing[@]})); then
-  say "installing Debian packages:"
-  for p in "${missing[@]}"; do say "  $p: ${WHY[$p]}"; done
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  say "Debian packages: all present"
-fi
-
-# bindgen: Linux 6.12 needs >= 0.65.1; Debian 12 ships 0.60, so use crates.io.
-export PATH="$HOME/.cargo/bin:$PATH"
-need_bindgen=1
-if command -v bindgen >/dev/null 2>&1; then
-  v=$(bindgen --version | awk '{print $2}')
-  if [ "$(printf '%s\n0.65.1\n' "$v" | sort -V | head -n1)" = "0.65.1" ]; then
-    need_bindgen=0
-  fi
-fi
-if ((need_bindgen)); then
-  say "installing bindgen-cli from crates.io (the kernel generates its Rust bindings with it; ~2 min)"
-  cargo install --locked bindgen-cli
-else
-  say "bindgen $(bindgen --version | awk '{print $2}'): present"
-fi

@@ -3,8 +3,9 @@
 # `make check`: every test of the project, host and VM, from a fresh clone.
 #
 #  1. install what is missing (scripts/deps.sh);
-#  2. host tests, once: the guest test program, the log scanner's and the
-#     timeline check's self-tests, rustfmt, histogram.rs and fast_buf's test suites;
+#  2. host tests, once (tests/host.sh, with Debian's toolchain): the guest
+#     test program, rustfmt, the log scanner's and the timeline check's
+#     self-tests, histogram.rs and fast_buf's test suites;
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
 #     lints fail) and the broken module against it, then the VM suites, one
@@ -70,38 +71,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 say "host tests"
 run_step build-guest-tests gcc -static -O2 -Wall -Wextra -Werror \
   -o tests/guest/simrupt_test tests/guest/simrupt_test.c
-if rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs tests/histogram/lib.rs > "$logs/rustfmt.log" 2>&1; then
-  record "ok rustfmt"
-else
-  record "FAIL rustfmt: run 'rustfmt --edition 2021 simrupt.rs' (see $logs/rustfmt.log)"
-fi
-tests/scan-log-selftest.sh | collect
+# rustfmt, the log scanner's self-test, histogram.rs and fast_buf on the host.
+tests/host.sh "$logs" | collect
 tests/timeline-selftest.sh | collect
-# histogram.rs, the module's own file, compiled and tested on the host.
-if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
-      cargo test --locked) > "$logs/histogram.log" 2>&1; then
-  record "ok histogram-unit ($(grep -o '[0-9]* passed' "$logs/histogram.log" | head -n 1))"
-else
-  record "FAIL histogram-unit: see $logs/histogram.log"; tail -n 20 "$logs/histogram.log"
-fi
-# The record/reset/render stress test and the repair of any raw state under
-# Miri (data races, UB), when rustup's nightly with Miri is there.
-if command -v rustup > /dev/null && rustup run nightly cargo miri --version > /dev/null 2>&1; then
-  if (cd tests/histogram && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/simrupt/cargo-target} \
-        CARGO_PROFILE_TEST_OPT_LEVEL=0 cargo +nightly miri test --locked --lib -- \
-        stress_record_reset_render from_raw) > "$logs/histogram-miri.log" 2>&1; then
-    record "ok histogram-miri"
-  else
-    record "FAIL histogram-miri: see $logs/histogram-miri.log"; tail -n 20 "$logs/histogram-miri.log"
-  fi
-else
-  record "SKIP histogram-miri: no rustup nightly toolchain with the miri component"
-fi
-if [ -x tests/fastbuf/run.sh ]; then
-  tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | collect
-else
-  record "FAIL fastbuf: tests/fastbuf/run.sh missing"
-fi
 
 # vm_suite NAME [FILE...]: boot, run tests/guest/NAME.sh, scan the log.
 vm_suite() {
