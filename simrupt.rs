@@ -706,6 +706,9 @@ impl Simrupt {
     fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
         trace!("[CPU#%u] produce data\n", cpu => u32);
         let burst = BURST.get();
+        // Counted before any of them can be seen in `fast_buf`: `stats`
+        // promises `produced` is never less than where the bytes went.
+        this.stats.produced(burst, now);
         let mut data = this.simrupt_data.load(Ordering::Relaxed);
         let mut dropped = 0;
         for _ in 0..burst {
@@ -721,7 +724,9 @@ impl Simrupt {
             this.produce_data(&mut this.producer_lock.lock(), sample);
         }
         this.simrupt_data.store(data, Ordering::Relaxed);
-        this.stats.produced(burst, dropped, now);
+        if dropped != 0 {
+            this.stats.fast_buf_full(dropped);
+        }
         match this.bottom_half {
             BottomHalfKind::Tasklet => {
                 trace!("[CPU#%u] scheduling tasklet\n", cpu => u32);

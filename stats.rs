@@ -296,16 +296,17 @@ impl Stats {
         spent
     }
 
-    /// The top half made `burst` bytes at `now`, `dropped` of them because
-    /// `fast_buf` was full, and scheduled the bottom half.
-    pub(crate) fn produced(&self, burst: u32, dropped: u64, now: u64) {
+    /// The top half is making `burst` bytes at `now`, and will schedule the bottom half.
+    pub(crate) fn produced(&self, burst: u32, now: u64) {
         self.produced.fetch_add(u64::from(burst), Relaxed);
-        if dropped != 0 {
-            // The work item reports them: the top half must not spend its time in printk.
-            self.dropped_fast_buf.fetch_add(dropped, Relaxed);
-            self.dropped_unreported.fetch_add(dropped, Relaxed);
-        }
         Self::mark_pending(&self.bottom_half_pending_since, now);
+    }
+
+    /// `dropped` of those bytes found `fast_buf` full.
+    pub(crate) fn fast_buf_full(&self, dropped: u64) {
+        // The work item reports them: the top half must not spend its time in printk.
+        self.dropped_fast_buf.fetch_add(dropped, Relaxed);
+        self.dropped_unreported.fetch_add(dropped, Relaxed);
     }
 
     /// The bottom half started on `cpu` at `now`; it is about to queue the work.
