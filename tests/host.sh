@@ -56,8 +56,10 @@ tests/fastbuf/run.sh 2>&1 | tee "$logs/fastbuf.log" | grep --line-buffered -E '^
 # state, under Miri (data races, UB, weak memory): nightly only, so rustup's,
 # where it is installed (fast_buf's suite above has added the components).
 if rustup=$(find_rustup) && "$rustup" run nightly cargo miri --version > /dev/null 2>&1; then
+  # One Miri target directory per clone: a Miri test records (and runs in)
+  # the directory it was built in.
   if (cd tests/histogram &&
-        CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt/cargo-target} \
+        CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt/cargo-target}/miri-$(printf %s "$here" | sha256sum | cut -c1-12) \
         CARGO_PROFILE_TEST_OPT_LEVEL=0 "$rustup" run nightly cargo miri test --locked --lib -- \
         stress_record_reset_render from_raw) > "$logs/histogram-miri.log" 2>&1; then
     echo "ok histogram-miri"

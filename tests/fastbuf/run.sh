@@ -188,6 +188,10 @@ stable_suite fastbuf-stress host_tests stress:: 1
 miri_tests() {
 	# Miri ignores optimisation anyway; asking for none keeps it quiet.
 	export CARGO_PROFILE_TEST_OPT_LEVEL=0
+	# A Miri test "binary" records the directory it was built in and runs
+	# there: a target directory shared by clones at other paths would send
+	# it to a directory that may be gone. One per clone.
+	export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/miri-$(printf %s "$here" | sha256sum | cut -c1-12)"
 	echo "rustc: $(rustc --version)"
 	cargo miri setup &&
 		cargo miri test --locked --lib -- unit:: stress:: --nocapture
