@@ -11,6 +11,7 @@
 #   make kernel               build (once, cached) the project's test kernel
 #   make -s print-kdir        print that test kernel's build tree
 #   make check-fresh-root SUITE=bookworm|trixie   make demo + make check in a new minimal Debian root
+#   make check-fresh-root FRESH_ROOT_ARGS=--backports-qemu   ... with backports' qemu-utils preinstalled
 #   make clean | modules_install
 #
 # KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir,

@@ -49,17 +49,11 @@ if [ -n "$libclang" ]; then export LIBCLANG_PATH=${libclang%/libclang.so}; fi
 
 # --- The source: a tarball from a Debian package ----------------------------
 
-# Private apt state for suites the host does not list: its own sources list,
-# lists and caches, so `apt-get update` here changes nothing of the host's.
-apt_private() {
-  local dir=$CACHE/apt
-  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
-  echo "deb http://deb.debian.org/debian $suite main" > "$dir/sources.list"
-  local opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-              -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
-              -o Dir::Cache::pkgcache="" -o Dir::Cache::srcpkgcache="")
-  "$@" "${opts[@]}"
-}
+# Private apt state for suites the host does not list: its own sources list
+# (the system's own Debian mirror, scripts/apt-env.sh), lists and caches, so
+# `apt-get update` here changes nothing of the host's.
+. "$here/scripts/apt-env.sh"
+kapt() { apt_private "$CACHE/apt" "$suite" -- "$@"; }
 
 if [ "$suite" = host ]; then
   pkgver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
@@ -71,10 +65,10 @@ else
   mkdir -p "$CACHE/apt"; stamp_upd=$CACHE/apt/updated-$suite
   if [ "$mode" != print ] && { [ ! -f "$stamp_upd" ] || [ -n "$(find "$stamp_upd" -mmin +1440)" ]; }; then
     say "looking up $pkg in Debian's $suite (private apt state in $CACHE/apt)"
-    if apt_private apt-get update -qq >"$CACHE/apt-update.log" 2>&1; then touch "$stamp_upd"
+    if kapt apt-get update -qq >"$CACHE/apt-update.log" 2>&1; then touch "$stamp_upd"
     else say "apt-get update failed (see $CACHE/apt-update.log); using what was fetched before"; fi
   fi
-  pkgver=$(apt_private apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+  pkgver=$(kapt apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
   if [ -z "$pkgver" ] || [ "$pkgver" = "(none)" ]; then
     pkgver=$(ls "$CACHE/pkg/$pkg" 2>/dev/null | sort -V | tail -n 1 || true)
     [ -n "$pkgver" ] || { say "cannot find $pkg in Debian's $suite"; exit 1; }
@@ -84,7 +78,7 @@ else
   if [ ! -f "$tarball" ] && [ "$mode" != print ]; then
     say "fetching $pkg $pkgver from $suite (apt-get download, unpacked with dpkg-deb -x)"
     rm -rf "$pkgdir"; mkdir -p "$pkgdir/deb"
-    (cd "$pkgdir/deb" && apt_private apt-get download -qq "$pkg=$pkgver") >&2
+    (cd "$pkgdir/deb" && kapt apt-get download -qq "$pkg=$pkgver") >&2
     dpkg-deb -x "$pkgdir"/deb/*.deb "$pkgdir"
     rm -rf "$pkgdir/deb"
   fi

@@ -6,7 +6,7 @@
 # clean environment. Prints each step's result and time.
 #
 #   scripts/check-fresh-root.sh [--suite bookworm|trixie] [--ref REF]
-#       [--steps "demo check"] [--kernel-cache DIR] [--lock FILE]
+#       [--steps "demo check"] [--kernel-cache DIR] [--lock FILE] [--backports-qemu]
 #   make check-fresh-root SUITE=trixie
 #
 #   --suite S          Debian release of the root: bookworm (12, default) or trixie (13)
@@ -24,6 +24,11 @@
 #                      run is cold, as on a new machine.
 #   --lock FILE        run each step under `flock FILE` (on a shared machine,
 #                      at most one heavy job at a time)
+#   --backports-qemu   before the clone, install qemu-utils from the suite's
+#                      backports (then drop backports from the root's apt
+#                      sources again): the state of this project's own
+#                      machines, where Debian's own qemu-system-x86 would
+#                      remove it
 #
 # Needs root and debootstrap. The roots live in
 # ${SIMRUPT_FRESH_ROOTS:-~/.cache/simrupt/fresh-roots}/SUITE (made anew by each
@@ -36,7 +41,7 @@
 set -euo pipefail
 main() { # (the whole script: bash reads it completely before running it)
 here=$(cd "$(dirname "$0")/.." && pwd)
-suite=bookworm ref=HEAD steps="demo check" kcache= lock=
+suite=bookworm ref=HEAD steps="demo check" kcache= lock= bpqemu=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --suite) suite=$2; shift 2 ;;
@@ -44,7 +49,8 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --kernel-cache) kcache=$2; shift 2 ;;
     --lock) lock=$2; shift 2 ;;
-    -h|--help) sed -n '3,34p' "$0"; exit 0 ;;
+    --backports-qemu) bpqemu=1; shift ;;
+    -h|--help) sed -n '3,40p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,10 +64,15 @@ command -v debootstrap >/dev/null || { echo "needs debootstrap: apt-get install 
 sha=$(git -C "$here" rev-parse --verify "$ref^{commit}")
 base=${SIMRUPT_FRESH_ROOTS:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt/fresh-roots}
 root=$base/$suite
-logs=$base/logs/$suite-$(date -u +%Y%m%d-%H%M%S)
+logs=$base/logs/$suite$( ((bpqemu)) && echo -bpqemu)-$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
 summary=$logs/summary.txt
-mirror=http://deb.debian.org/debian
+# The mirrors this system's own apt uses (a local mirror or proxy has no other).
+. "$here/scripts/apt-env.sh"
+host_codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+mirror=$(debian_mirror "$host_codename") || {
+  echo "no Debian mirror for '$host_codename' in this system's apt sources" >&2; exit 1; }
+security=$(debian_mirror "$host_codename-security" || true)
 
 say() { printf '\033[1m[fresh-root %s]\033[0m %s\n' "$suite" "$*" >&2; }
 report() { echo "$*" | tee -a "$summary"; }
@@ -107,11 +118,11 @@ debootstrap --variant=minbase --include=git,make,ca-certificates \
   --cache-dir="$base/debs-$suite" "$suite" "$root" "$mirror" > "$logs/debootstrap.log" 2>&1 || {
   tail -n 20 "$logs/debootstrap.log" >&2; say "debootstrap failed"; exit 1; }
 
-cat > "$root/etc/apt/sources.list" <<EOF
-deb $mirror $suite main
-deb $mirror $suite-updates main
-deb http://deb.debian.org/debian-security $suite-security main
-EOF
+{
+  echo "deb $mirror $suite main"
+  echo "deb $mirror $suite-updates main"
+  [ -z "$security" ] || echo "deb $security $suite-security main"
+} > "$root/etc/apt/sources.list"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # This network's peculiarity (see the top): trust the host's CA bundle.
 cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ca-certificates/host-bundle.crt"
@@ -125,6 +136,15 @@ bind /proc /proc
 bind /sys /sys
 mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"   # not the host's
 in_root 'update-ca-certificates' > "$logs/ca.log" 2>&1
+if ((bpqemu)); then
+  # As on this project's machines: qemu-utils from backports, installed by
+  # someone else, while the apt sources list no backports.
+  say "installing qemu-utils from $suite-backports, then dropping backports from the root's sources"
+  echo "deb $mirror $suite-backports main" > "$root/etc/apt/sources.list.d/backports.list"
+  in_root "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -t $suite-backports qemu-utils && rm /etc/apt/sources.list.d/backports.list && apt-get update -qq" \
+    > "$logs/backports-qemu.log" 2>&1 || { tail -n 20 "$logs/backports-qemu.log" >&2; say "installing qemu-utils failed"; exit 1; }
+fi
 
 # The project, as `git clone` would give it.
 git clone -q --no-hardlinks "$here" "$root/root/simrupt"
@@ -141,6 +161,7 @@ report "   made $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname) ($(nproc) cores)
 tools=$(in_root 'for t in rustup cargo rustc rustfmt gcc; do command -v $t; done; true' | tr '\n' ' ')
 report "   compilers in the root before the first step: ${tools:-none}"
 report "   kernel cache: ${kcache:-none (cold)}"
+if ((bpqemu)); then report "   preinstalled: qemu-utils $(in_root "dpkg-query -W -f='\${Version}' qemu-utils") (from $suite-backports; not in the root's sources)"; fi
 report "root (debootstrap minbase + git make ca-certificates, CA bundle, clone): ${t_root} s"
 
 # --- 2. the steps -------------------------------------------------------------------

@@ -19,8 +19,15 @@
 # Never `apt install cargo` or `apt install rustup` next to this: on Debian 13
 # either one REMOVES rustc-web, the compiler the kernel is built with
 # (cargo-web, which provides `cargo`, Conflicts with both). To be safe, apt's
-# plan is simulated first, and if it would remove any package, nothing is
-# installed and the packages are named.
+# plan is simulated first (scripts/apt-env.sh's plan_install), and nothing is
+# ever removed:
+#   - a package that would pull out one installed from the release's backports
+#     suite (Debian 12 machines often run QEMU from bookworm-backports) is taken
+#     from that suite too, through a private apt state (/etc/apt is untouched),
+#     and a line says so;
+#   - if no plan removes nothing, nothing is installed, and the message names
+#     the package that would be removed, the one that pulls it out, and what
+#     the user can do.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,24 +92,62 @@ as_root() {
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-updated=0
+. "$here/scripts/apt-env.sh"
+CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
+# Packages the system already has from its release's backports suite (QEMU,
+# say) may need their siblings from there too: a private apt state adds it.
+BP_SUITE=$codename-backports
+BP_DIR=$CACHE/apt-$BP_SUITE
+
+updated=0 bp_updated=0
 apt_update() {
   if ((updated == 0)); then as_root apt-get update -qq; updated=1; fi
 }
+bp_apt() { apt_private_plus "$BP_DIR" "$BP_SUITE" -- "$@"; }
+bp_update() {
+  if ((bp_updated == 0)); then
+    bp_apt apt-get update -qq >"$CACHE/apt-$BP_SUITE-update.log" 2>&1 ||
+      say "apt-get update with $BP_SUITE added failed (see $CACHE/apt-$BP_SUITE-update.log)"
+    bp_updated=1
+  fi
+}
 
-# apt_install PKG...: install, but stop before removing anything.
+# What scripts/apt-env.sh's plan_install asks of apt.
+apt_sim() {
+  local where=$1; shift
+  if [ "$where" = host ]; then
+    LC_ALL=C apt-get -s install --no-install-recommends "$@" 2>&1
+  else
+    bp_update; LC_ALL=C bp_apt apt-get -s install --no-install-recommends -t "$BP_SUITE" "$@" 2>&1
+  fi
+}
+apt_installed() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
+apt_origin() {
+  local v; v=$(apt_installed "$1"); [ -n "$v" ] || return 0
+  bp_update
+  bp_apt apt-cache madison "$1" 2>/dev/null |
+    awk -F' *[|] *' -v v="$v" '$2 == v { split($3, a, " "); s = a[2]; sub("/.*", "", s); print s; exit }'
+}
+apt_candidate_bp() {
+  bp_update; bp_apt apt-cache policy -t "$BP_SUITE" "$1" 2>/dev/null | awk '/Candidate:/{print $2; exit}'
+}
+
+# apt_install PKG...: install, taking from the release's backports what must
+# match a package installed from there, and never removing anything.
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt_update
-  local removed
-  removed=$(LC_ALL=C apt-get -s install --no-install-recommends "$@" | awk '/^Remv /{print $2}')
-  if [ -n "$removed" ]; then
-    die "installing $* would REMOVE: $(echo $removed)" \
-      "Debian's cargo-web/rustc-web conflict with the 'cargo' and 'rustup' packages" \
-      "(on Debian 13 installing either one removes rustc-web). Nothing was changed;" \
-      "remove those packages yourself if you want simrupt's toolchain."
+  if ! plan_install "$@"; then die "${PLAN_ERR[@]}"; fi
+  local n
+  for n in "${PLAN_NOTES[@]}"; do say "$n"; done
+  if ((${#PLAN_HOST[@]})); then
+    as_root apt-get install -y -qq --no-install-recommends "${PLAN_HOST[@]}" >/dev/null
   fi
-  as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if ((${#PLAN_BP[@]})); then
+    as_root env DEBIAN_FRONTEND=noninteractive bash -c '. "$1"; shift; apt_private_plus "$@"' _ \
+      "$here/scripts/apt-env.sh" "$BP_DIR" "$BP_SUITE" -- \
+      apt-get install -y -qq --no-install-recommends -t "$BP_SUITE" "${PLAN_BP[@]}" >/dev/null
+  fi
 }
 
 # --- 2. Debian packages --------------------------------------------------------
@@ -131,6 +176,17 @@ declare -A WHY=(
   [rsync]="kernel headers install"
   [kmod]="depmod, for make modules_install"
 )
+
+# QEMU: a qemu-system-x86_64 that is already there and new enough (the oldest
+# verified: Debian 12's 7.2) is used as it is, wherever it came from.
+QEMU_MIN=7.2
+if ! installed qemu-system-x86 && command -v qemu-system-x86_64 >/dev/null; then
+  qv=$(qemu-system-x86_64 --version 2>/dev/null | sed -nE '1s/.*version ([0-9]+\.[0-9]+(\.[0-9]+)?).*/\1/p')
+  if [ -n "$qv" ] && vge "$qv" "$QEMU_MIN"; then
+    say "qemu-system-x86_64 $qv at $(command -v qemu-system-x86_64): present (>= $QEMU_MIN), used as it is"
+    unset 'WHY[qemu-system-x86]'
+  fi
+fi
 
 missing=()
 for p in "${!WHY[@]}"; do installed "$p" || missing+=("$p"); done

@@ -6,6 +6,8 @@
 #
 #  - rustfmt: the module's Rust files are formatted as rustfmt wants;
 #  - scanner-*: the log scanner's self-test (tests/scan-log-selftest.sh);
+#  - deps-plan-*: scripts/deps.sh's install planner on recorded apt output
+#    (tests/deps/plan-selftest.sh);
 #  - histogram-unit: histogram.rs, the module's own file, tested on the host;
 #  - fastbuf-*: fast_buf's suites (tests/fastbuf/run.sh);
 #  - histogram-miri: histogram.rs's concurrency tests under Miri (nightly).
@@ -38,6 +40,8 @@ else
 fi
 
 tests/scan-log-selftest.sh || failed=1
+tests/deps/plan-selftest.sh | tee "$logs/deps-plan.log"
+! grep -q '^FAIL ' "$logs/deps-plan.log" || failed=1
 
 # histogram.rs, the module's own file, compiled and tested on the host.
 if (cd tests/histogram && debian_rust_env &&
