@@ -5,6 +5,10 @@
 #   make                      build simrupt.ko against KDIR (your running kernel by default)
 #   make KDIR=/path/to/build  ... against another Rust-enabled kernel build tree (6.12 or 7.3)
 #   make demo                 build everything needed, boot QEMU, show the pipeline
+#   make shell [LESSON=name]  a root shell in the test VM on this terminal: you type insmod,
+#                             cat /dev/simrupt, dmesg -w; again in another terminal: a second shell
+#   make module               rebuild simrupt.ko for the test kernel (then, in the VM:
+#                             rmmod simrupt; insmod /host/simrupt.ko)
 #   make check                all tests: host tests once, VM suites on every supported kernel
 #   make bench                benchmarks (fast_buf on the host, the pipeline in the VM)
 #   make lesson [NAME=name]   list the lessons, or run one: a deliberate mistake, caught by the kernel
@@ -14,15 +18,15 @@
 #   make check-fresh-root FRESH_ROOT_ARGS=--backports-qemu   ... with backports' qemu-utils preinstalled
 #   make clean | modules_install
 #
-# KERNEL=6.12|7.3 picks the project's test kernel for demo, kernel, print-kdir,
-# bench and lesson (default 6.12, the LTS), and limits check to that kernel.
+# KERNEL=6.12|7.3 picks the project's test kernel for demo, shell, module, kernel,
+# print-kdir, bench and lesson (default 6.12, the LTS), and limits check to that kernel.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
 # compilers do not link). The project's test kernel uses Debian's /usr/bin/rustc.
 RUSTC ?= rustc
 # The project's test kernel (kernel/supported.sh); the scripts read it from the environment.
-export KERNEL
+export KERNEL LESSON
 
 all: modules
 
@@ -39,6 +43,12 @@ print-kdir:
 demo:
 	@scripts/demo.sh
 
+shell:
+	@scripts/shell.sh
+
+module:
+	@scripts/shell.sh --module
+
 check:
 	@tests/run-all.sh
 
@@ -52,4 +62,4 @@ SUITE ?= bookworm
 check-fresh-root:
 	@scripts/check-fresh-root.sh --suite $(SUITE) $(FRESH_ROOT_ARGS)
 
-.PHONY: all modules modules_install clean kernel print-kdir demo check bench lesson check-fresh-root
+.PHONY: all modules modules_install clean kernel print-kdir demo shell module check bench lesson check-fresh-root

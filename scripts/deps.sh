@@ -175,6 +175,7 @@ declare -A WHY=(
   [python3]="kernel build scripts"
   [rsync]="kernel headers install"
   [kmod]="depmod, for make modules_install"
+  [tmux]="make check types into make shell through a real terminal, as a learner does"
 )
 
 # QEMU: a qemu-system-x86_64 that is already there and new enough (the oldest

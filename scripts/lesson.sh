@@ -6,6 +6,8 @@
 #   scripts/lesson.sh run NAME              build the lesson, boot the VM, trigger the
 #                                           mistake, show the kernel's report, explain it
 #                                           (make lesson NAME=...)
+#   scripts/lesson.sh build NAME DIR        build the lesson's simrupt.ko in DIR, print
+#                                           its path (make shell LESSON=NAME)
 #   scripts/lesson.sh check [NAME...]       make check: "ok/FAIL lesson-NAME" lines, for
 #                                           every lesson (or those named)
 #   scripts/lesson.sh check-normal KO       the normal module KO carries no lesson code
@@ -138,6 +140,18 @@ cmd_run() {
   explanation "$name"
 }
 
+cmd_build() {
+  local name=${1:?usage: scripts/lesson.sh build NAME DIR} dir=${2:?usage: scripts/lesson.sh build NAME DIR}
+  known "$name"; need_kdir
+  if [ "$(field "$name" kind)" = compile ]; then
+    echo "lesson.sh: $name is a compile-time lesson: it does not build (make lesson NAME=$name shows why)" >&2
+    exit 1
+  fi
+  mkdir -p "$dir"
+  build "$name" "$dir" || { tail -n 30 "$dir/build.log" >&2; exit 1; }
+  echo "$dir/tree/simrupt.ko"
+}
+
 # check_one NAME: ok/FAIL lines for one lesson.
 check_one() {
   local name=$1 dir=$logs/$1
@@ -231,8 +245,9 @@ cmd_selftest() {
 case "$cmd" in
   list) cmd_list ;;
   run) cmd_run "$@" ;;
+  build) cmd_build "$@" ;;
   check) cmd_check "$@" ;;
   check-normal) cmd_check_normal "$@" ;;
   selftest) cmd_selftest "$@" ;;
-  *) sed -n '3,18p' "$0" >&2; exit 2 ;;
+  *) sed -n '3,20p' "$0" >&2; exit 2 ;;
 esac

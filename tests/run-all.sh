@@ -15,7 +15,8 @@
 #     checked by scripts/timeline.py; then kapi's checks (tests/kapi/run.sh:
 #     misuses that must not compile, and the self-test build, booted as the
 #     kapi suite); then the lessons: each must produce its report, or fail to
-#     compile (scripts/lesson.sh).
+#     compile (scripts/lesson.sh); then make shell, driven through a real
+#     terminal (tests/shell/run.sh).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -156,6 +157,9 @@ kernel_section() {
   scripts/lesson.sh check-normal simrupt.ko | collect
   scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check | collect
   scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" selftest | collect
+  # make shell, typed into through a real terminal (tmux), as a learner does.
+  say "Linux $kv: make shell, through a terminal"
+  tests/shell/run.sh "$kv" "$logs/shell-$kv" | collect
   kv=
 }
 

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make shell` driven as a learner drives it, through a real terminal (tmux):
+#
+#   tests/shell/run.sh KERNEL LOGDIR
+#
+# In a copy of the tree (so that the reload step can edit simrupt.rs), it
+# runs `make shell KERNEL=K` in a 132x40 terminal and types: lsmod (nothing
+# loaded), insmod /simrupt.ko delay=50, cat /dev/simrupt (Ctrl-C stops it,
+# not the VM), a background cat with jobs/fg, stty size, dmesg | grep; a
+# second `make shell` in a second terminal attaches to the same VM and
+# follows the log with dmesg -w while the first reads; rmmod; then the
+# reload loop: a visible string changed in simrupt.rs, `make module` on the
+# host, insmod /host/simrupt.ko in the running guest; poweroff, and the
+# terminal is sane again. Every screen is saved in LOGDIR.
+#
+# Prints "ok shell-NAME" / "FAIL shell-NAME: why" per check.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+kv=$1 logs=$2
+mkdir -p "$logs"
+. "$here/tests/shell/tmux.sh"
+trap tm_stop EXIT
+
+ok() { echo "ok shell-$1"; }
+fail() { echo "FAIL shell-$1: $2 (screens in $logs)"; }
+check() { # check NAME WHY COMMAND...
+  local name=$1 why=$2; shift 2
+  if "$@"; then ok "$name"; else fail "$name" "$why"; fi
+}
+has() { grep -qE -- "$1" <<< "$2"; }
+save() { tm_screen "$1" > "$logs/screen-$1.txt"; }
+
+tree=$logs/tree
+rm -rf "$tree"; mkdir -p "$tree"
+(cd "$here" && tar -cf - --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
+   --exclude=target --exclude=out --exclude=.simrupt-kdir .) | tar -xf - -C "$tree"
+
+# --- 1. make shell: a banner and a prompt, nothing loaded ---------------------
+tm_start one 132 40 "cd '$tree' && SIMRUPT_SHELL_LOG='$logs/console.log' make shell KERNEL=$kv; echo SHELL-EXITED=\$?; stty -a; sleep 3600"
+if ! tm_wait one '^\(vm\) / # ' 900; then
+  save one; fail boots "no VM prompt within 900 s"; tail -n 20 "$logs/screen-one.txt"; exit 0
+fi
+ok boots
+s=$(tm_screen one)
+check banner "the banner does not name the commands to try" \
+  has "insmod /simrupt.ko delay=50.*load it" "$s"
+check banner-module "the banner does not say how to rebuild" has "make module KERNEL=$kv" "$s"
+out=$(tm_run one "lsmod")
+check not-loaded "simrupt is loaded before anyone typed insmod: $out" eval '! has "^simrupt " "$out"'
+out=$(tm_run one "dmesg --version")
+check real-dmesg "dmesg is not util-linux's: $out" has "util-linux" "$out"
+out=$(tm_run one "stty size")
+check terminal-size "stty size says '$out', the terminal is 40x132" has "^40 132" "$out"
+
+# --- 2. insmod, cat, Ctrl-C, job control ------------------------------------------
+out=$(tm_run one 'insmod /simrupt.ko delay=50; echo "insmod: $?"')
+check insmod "insmod failed: $out" has "insmod: 0" "$out"
+n=$(tm_prompts one)
+tm_type one "cat /dev/simrupt"
+if tm_wait one ' !"#\$%&'"'"'\(\)\*\+,-\./0123' 60; then ok cat-reads-sequence
+else save one; fail cat-reads-sequence "no ' !\"#\$%&'... on the screen"; fi
+tm_key one C-c
+check ctrl-c-stops-cat "no prompt after Ctrl-C (cat or the VM still has the terminal)" \
+  tm_wait_prompts one $((n + 1)) 20
+out=$(tm_run one 'echo "still $((40 + 2))"')
+check ctrl-c-keeps-vm "the VM did not answer after Ctrl-C: $out" has "^still 42" "$out"
+tm_run one "cat /dev/simrupt > /dev/null &" > /dev/null
+out=$(tm_run one "jobs")
+check job-background "jobs shows no running cat: $out" has "Running +cat /dev/simrupt" "$out"
+n=$(tm_prompts one)
+tm_type one "fg"
+sleep 2
+tm_key one C-c
+check job-fg-ctrl-c "no prompt after fg and Ctrl-C" tm_wait_prompts one $((n + 1)) 20
+out=$(tm_run one "jobs; echo jobs-done")
+check job-gone "the job is still there: $out" eval '[ "$out" = "jobs-done" ]'
+out=$(tm_run one "dmesg | grep -E 'timer_handler|simrupt_work_func' | tail -n 4")
+check dmesg-trace "no trace lines of the top half and the work item: $out" \
+  has "simrupt_work_func" "$out"
+
+# --- 3. A second terminal into the same VM: dmesg -w there --------------------------
+tm_window two "cd '$tree' && make shell KERNEL=$kv; echo SECOND-EXITED=\$?; sleep 3600"
+if tm_wait two '^\(vm\) / # ' 120; then ok second-terminal
+else save two; fail second-terminal "no VM prompt in the second terminal"; fi
+a=$(tm_run one "cat /proc/sys/kernel/random/boot_id")
+b=$(tm_run two "cat /proc/sys/kernel/random/boot_id")
+check second-same-vm "boot ids differ: '$a' / '$b'" eval '[ -n "$a" ] && [ "$a" = "$b" ]'
+tm_run two "dmesg -C" > /dev/null
+tm_type two "dmesg -w"
+sleep 2
+tm_run one "head -c 3 /dev/simrupt | od -c | head -n 1" > /dev/null
+if tm_wait two 'simrupt_work_func' 30; then ok second-dmesg-follows
+else save two; fail second-dmesg-follows "dmesg -w showed no new trace lines"; fi
+n=$(tm_prompts two)
+tm_key two C-c
+tm_wait_prompts two $((n + 1)) 20 || true
+tm_type two "exit"
+check second-exit "exit in the second terminal did not return to the host" \
+  tm_wait two '^SECOND-EXITED=0' 30
+save two
+
+# --- 4. rmmod, edit, make module, reload without rebooting -------------------------
+out=$(tm_run one 'rmmod simrupt; echo "rmmod: $?"; dmesg | grep -c "unloading: produced"')
+check rmmod "rmmod failed or no unload line: $out" has "rmmod: 0" "$out"
+sed -i 's/registered new simrupt device: /registered new simrupt device (rebuilt in the shell test): /' "$tree/simrupt.rs"
+if make -s -C "$tree" module KERNEL="$kv" > "$logs/make-module.log" 2>&1; then ok make-module
+else fail make-module "see $logs/make-module.log"; fi
+out=$(tm_run one 'insmod /host/simrupt.ko && dmesg | grep -o "registered new simrupt device (rebuilt in the shell test)"')
+check reload-new-build "the rebuilt module's new line is not in dmesg: $out" \
+  has "^registered new simrupt device \(rebuilt in the shell test\)" "$out"
+out=$(tm_run one 'rmmod simrupt; echo "rmmod: $?"')
+check rmmod-reloaded "$out" has "rmmod: 0" "$out"
+
+# --- 5. poweroff: back on the host, with a sane terminal --------------------------
+# The whole kernel log into the console log, for the scan (tests/scan-log.sh).
+tm_run one "dmesg" > /dev/null
+tm_type one "poweroff"
+if tm_wait one '^SHELL-EXITED=0' 60; then ok poweroff-returns
+else save one; fail poweroff-returns "make shell did not end after poweroff"; fi
+sleep 1
+s=$(tm_screen one | sed -n '/^SHELL-EXITED=/,$p')
+check terminal-restored "stty -a after make shell: $(echo $s | cut -c1-200)" \
+  eval 'has "(^| )icanon( |$)" "$s" && has "(^| )echo( |$)" "$s" && ! has "(^| )-(icanon|echo)( |$)" "$s"'
+save one
+if tests_scan=$("$here/tests/scan-log.sh" "$logs/console.log" 2>&1); then ok logscan
+else fail logscan "$(head -n 3 <<< "$tests_scan" | tr '\n' ' ')"; fi
+rm -rf "$tree"
