@@ -14,11 +14,13 @@
 #                              prompt, print what CMD printed
 #   tm_stop                    end the tmux server
 # TM_PROMPT is the prompt to count (the VM's: "(vm) / # ").
-TM_SOCK=simrupt-test-$$
+TM_SOCK=simrupt-test-$$ TM_N=0
 TM_PROMPT=${TM_PROMPT:-'(vm) '}
 tm() { tmux -L "$TM_SOCK" "$@"; }
 tm_start() {
   local w=$1 cols=$2 rows=$3; shift 3
+  # A new server each time: one that was just killed may still hold its socket.
+  TM_N=$((TM_N + 1)) TM_SOCK=simrupt-test-$$-$TM_N
   tm -f /dev/null new-session -d -s t -n "$w" -x "$cols" -y "$rows" "$*"
   tm set-option -g history-limit 50000 >/dev/null
   # Keep a window's screen after its command ends, to read the last lines.
