@@ -4,6 +4,7 @@
 #
 #   make                      build simrupt.ko against KDIR (your running kernel by default)
 #   make KDIR=/path/to/build  ... against another Rust-enabled kernel build tree (6.12 or 7.3)
+#   make native [NATIVE_KERNEL=rel]  Debian 13: build simrupt.ko for the machine's own kernel
 #   make demo                 build everything needed, boot QEMU, show the pipeline
 #   make check                all tests: host tests once, VM suites on every supported kernel
 #   make bench                benchmarks (fast_buf on the host, the pipeline in the VM)
@@ -19,14 +20,25 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
 # compilers do not link). The project's test kernel uses Debian's /usr/bin/rustc.
-RUSTC ?= rustc
+# Unset, scripts/kdir-rustc.sh finds the one KDIR's configuration names
+# (CONFIG_RUSTC_VERSION_TEXT); set, it checks that it is that one.
+RUSTC ?=
 # The project's test kernel (kernel/supported.sh); the scripts read it from the environment.
 export KERNEL
 
 all: modules
 
-modules modules_install clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) $@
+modules modules_install:
+	@rustc=$$(scripts/kdir-rustc.sh $(KDIR) $(RUSTC)) && \
+	  $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$$rustc $@
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(RUSTC),RUSTC=$(RUSTC)) $@
+
+# Build simrupt.ko for this machine's own Debian 13 kernel (or NATIVE_KERNEL=
+# a release, e.g. 7.3.4+deb13-amd64): scripts/native.sh, Documentation/native.md.
+native:
+	@scripts/native.sh $(if $(NATIVE_KERNEL),--release $(NATIVE_KERNEL))
 
 kernel:
 	@scripts/deps.sh
@@ -51,4 +63,4 @@ SUITE ?= bookworm
 check-fresh-root:
 	@scripts/check-fresh-root.sh --suite $(SUITE) $(FRESH_ROOT_ARGS)
 
-.PHONY: all modules modules_install clean kernel print-kdir demo check bench lesson check-fresh-root
+.PHONY: all modules modules_install clean native kernel print-kdir demo check bench lesson check-fresh-root
