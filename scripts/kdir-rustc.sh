@@ -61,7 +61,8 @@ upstream=$(echo "$want" | awk '{print $2}')
 minor=$(echo "$upstream" | cut -d. -f1,2)
 
 if [ -n "$given" ]; then
-  got=$("$given" --version 2>/dev/null || echo "nothing (cannot run it)")
+  got=$("$given" --version 2>/dev/null | head -n 1 || true)
+  got=${got:-nothing (cannot run it)}
   [ "$got" = "$want" ] || die "RUSTC=$given is '$got', but the kernel in $kdir was built with '$want'." \
     "Rust objects of different compilers do not link: use that rustc, or leave RUSTC unset to let make look."
   echo "$given"; exit 0
@@ -75,7 +76,7 @@ candidates+=("$rustup_home/toolchains/$upstream-x86_64-unknown-linux-gnu/bin/rus
 seen=()
 for c in "${candidates[@]}"; do
   [ -x "$c" ] || continue
-  got=$("$c" --version 2>/dev/null || true)
+  got=$("$c" --version 2>/dev/null | head -n 1 || true)
   [ "$got" = "$want" ] && { echo "$c"; exit 0; }
   seen+=("$c: ${got:-?}")
 done

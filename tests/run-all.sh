@@ -167,8 +167,10 @@ for k in $kernels; do kernel_section "$k"; done
 # simrupt.ko built by `make native` for Debian 13's stock 7.3 kernel, in a
 # cached Debian 13 root, then loaded in Debian's own vmlinuz under QEMU.
 # Checks are named "native-7.3:NAME". SIMRUPT_NATIVE=0 skips it; so does
-# KERNEL=6.12.
+# KERNEL=6.12. First, the self-test of make's KDIR/rustc check ("kdir-rustc:").
 native_section() {
+  # What `make` checks before building against any KDIR (host only, fast).
+  tests/kdir-rustc-selftest.sh | collect
   if [ "${SIMRUPT_NATIVE:-1}" = 0 ]; then record "SKIP native-7.3: SIMRUPT_NATIVE=0"; return; fi
   case " $kernels " in *" 7.3 "*) ;; *) record "SKIP native-7.3: KERNEL=$kernels"; return ;; esac
   say "native: make native for Debian 13's own 7.3 kernel, booted in QEMU"
