@@ -22,6 +22,7 @@
 # source, metadata), so only the first run is cold. Needs root (chroot,
 # mounts). A Debian 13 root, because Debian 13's rustc needs its C library.
 set -uo pipefail
+main() { # (the whole script: bash reads it completely before running it)
 here=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
 base=$CACHE/native-test
@@ -132,7 +133,8 @@ rel=$(in_root "apt-cache show -o APT::Default-Release=$suite-backports linux-ima
   awk '/^Depends:/ { if (match($0, /linux-image-[0-9][^ ,]*-amd64/)) print substr($0, RSTART + 12, RLENGTH - 12) }' |
   grep -E "^$series\." | sort -V | tail -n 1)
 if [ -z "$rel" ]; then fail find-kernel "no Linux $series in Debian's $suite-backports"; exit 1; fi
-ok "find-kernel ($rel)"
+ok find-kernel
+say "building for Debian's $rel"
 
 # The project, as it is in this clone (uncommitted changes included).
 rm -rf "$root/root/simrupt"; mkdir -p "$root/root/simrupt"
@@ -220,3 +222,5 @@ else fail vm-stock-kernel-booted "the guest did not run $rel, see $vmlog"; fi
 if "$here/tests/scan-log.sh" "$vmlog" > "$logs/scan-native.txt"; then ok logscan
 else fail logscan "$(head -n 3 "$logs/scan-native.txt" | tr '\n' ' ')"; fi
 [ "$failures" -eq 0 ]
+}
+main "$@"
