@@ -121,8 +121,12 @@ fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 for m in /dev /dev/pts /proc /sys; do mkdir -p "$root$m"; mount --bind "$m" "$root$m"; done
 mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
-if ! in_root 'apt-get update -qq' >"$logs/apt-update.log" 2>&1; then
-  fail root "apt-get update failed in the root, see $logs/apt-update.log"; exit 1
+# Debian's package lists, refreshed at most once a day (kernels and rustc
+# move with point releases; offline, the last lists do).
+if [ ! -f "$root/.apt-updated" ] || [ -n "$(find "$root/.apt-updated" -mmin +1440)" ]; then
+  if in_root 'apt-get update -qq' >"$logs/apt-update.log" 2>&1; then touch "$root/.apt-updated"
+  elif [ -f "$root/.apt-updated" ]; then say "apt-get update failed in the root; using the lists of before"
+  else fail root "apt-get update failed in the root, see $logs/apt-update.log"; exit 1; fi
 fi
 ok root
 say "root ready in $(( $(date +%s) - t0 )) s"
