@@ -242,7 +242,9 @@ pkgdir=$CACHE/pkg/$srcpkg/$debver
 tarball=$pkgdir/usr/src/$srcpkg.tar.xz
 srcroot=$CACHE/src/$srcpkg-$debver
 src=$srcroot/$srcpkg
-key=$( { cat "$config"; echo "$want_rustc $want_bindgen $tc $bg"; } | sha256sum | cut -c1-12)
+# Keyed by everything the metadata depends on: the Debian version (a new
+# upload may keep the release name), the .config and the toolchain.
+key=$( { echo "$debver"; cat "$config"; echo "$want_rustc $want_bindgen $tc $bg"; } | sha256sum | cut -c1-12)
 meta=$NCACHE/meta-$rel-$key
 kdir=$NCACHE/kdir-$rel-$key
 
@@ -263,7 +265,9 @@ if [ ! -f "$meta/.complete" ]; then
     tar -xJf "$tarball" -C "$srcroot"
   fi
   say "configuring with $config (make olddefconfig) in $meta"
-  rm -rf "$meta"; mkdir -p "$meta"
+  # Builds for this release with another key are stale: a new upload or toolchain.
+  rm -rf "$NCACHE/meta-$rel-"* "$NCACHE/kdir-$rel-"* "$NCACHE/probe-$rel-"*
+  mkdir -p "$meta"
   cp "$config" "$meta/.config"
   # The C compiler Debian built the kernel with (CONFIG_CC_VERSION_TEXT's
   # first word, x86_64-linux-gnu-gcc-14: the headers package depends on it),
