@@ -178,6 +178,51 @@ else
   fail detects-wrong-symvers "native.sh failed, but not naming the crate: see $logs/native-wrong-symvers.log"
 fi
 
+# As the running kernel (a stand-in `uname` in the root): headers of another
+# Debian version than the running kernel's (upgraded, not rebooted) must
+# stop it, saying so; with the right one it prints the insmod line.
+fake_uname() { # fake_uname DEBVER: a `uname` in the root's /tmp/fake, for Debian's $rel at DEBVER
+  mkdir -p "$root/tmp/fake"
+  cat > "$root/tmp/fake/uname" <<EOF
+#!/bin/sh
+case "\$1" in
+  -r) echo '$rel' ;;
+  -v) echo '#1 SMP PREEMPT_DYNAMIC Debian $1 (2026-01-01)' ;;
+  *) exec /usr/bin/uname "\$@" ;;
+esac
+EOF
+  chmod +x "$root/tmp/fake/uname"
+  echo "export PATH=/tmp/fake:\$PATH"
+}
+debver=$(in_root "dpkg-query -W -f='\${Version}' linux-headers-$rel")
+if in_root "$(fake_uname "$debver+other") && cd /root/simrupt && scripts/native.sh" >"$logs/native-not-rebooted.log" 2>&1; then
+  fail detects-not-rebooted "native.sh built for a running kernel whose Debian version is not the headers'"
+elif grep -q 'the kernel was upgraded and the machine not rebooted' "$logs/native-not-rebooted.log"; then
+  ok detects-not-rebooted
+else
+  fail detects-not-rebooted "native.sh failed, but not saying why: see $logs/native-not-rebooted.log"
+fi
+if in_root "$(fake_uname "$debver") && cd /root/simrupt && scripts/native.sh" >"$logs/native-running.log" 2>&1 &&
+    grep -q 'sudo insmod /root/simrupt/simrupt.ko' "$logs/native-running.log"; then
+  ok running-kernel-insmod-line
+else
+  fail running-kernel-insmod-line "no insmod line for the running kernel: see $logs/native-running.log"
+fi
+
+# A Debian kernel without Rust (trixie's own 6.12) is refused, pointing to make shell.
+rel_norust=$(in_root "apt-cache show -o APT::Default-Release=$suite linux-image-amd64 2>/dev/null" |
+  awk '/^Depends:/ { if (match($0, /linux-image-[0-9][^ ,]*-amd64/)) print substr($0, RSTART + 12, RLENGTH - 12) }' |
+  grep -E '^6\.12\.' | sort -V | tail -n 1)
+if [ -z "$rel_norust" ]; then
+  skip refuses-kernel-without-rust "no 6.12 kernel in Debian's $suite"
+elif in_root "cd /root/simrupt && make native NATIVE_KERNEL=$rel_norust" >"$logs/native-norust.log" 2>&1; then
+  fail refuses-kernel-without-rust "make native went on for $rel_norust, which has no CONFIG_RUST"
+elif grep -q 'built without Rust' "$logs/native-norust.log" && grep -q "make shell" "$logs/native-norust.log"; then
+  ok refuses-kernel-without-rust
+else
+  fail refuses-kernel-without-rust "make native failed for $rel_norust, but not saying why: see $logs/native-norust.log"
+fi
+
 # --- Debian's own kernel, booted --------------------------------------------------
 
 vmlinuz=$root/root/.cache/simrupt/native/vmlinuz-$rel/usr/lib/modules/$rel/vmlinuz
