@@ -4,6 +4,7 @@
 #
 #   make                      build simrupt.ko against KDIR (your running kernel by default)
 #   make KDIR=/path/to/build  ... against another Rust-enabled kernel build tree (6.12 or 7.3)
+#   make native [NATIVE_KERNEL=rel]  Debian 13: build simrupt.ko for the machine's own kernel
 #   make demo                 build everything needed, boot QEMU, show the pipeline
 #   make shell [LESSON=name]  a root shell in the test VM on this terminal: you type insmod,
 #                             cat /dev/simrupt, dmesg -w; again in another terminal: a second shell
@@ -24,14 +25,27 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
 # compilers do not link). The project's test kernel uses Debian's /usr/bin/rustc.
-RUSTC ?= rustc
+# Unset, scripts/kdir-rustc.sh finds the one KDIR's configuration names
+# (CONFIG_RUSTC_VERSION_TEXT); set, it checks that it is that one.
+RUSTC ?=
 # The project's test kernel (kernel/supported.sh); the scripts read it from the environment.
 export KERNEL LESSON
 
 all: modules
 
-modules modules_install clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) $@
+# A copy of the sources without scripts/ (tests/kapi/run.sh) skips the check.
+KDIR_RUSTC := $(wildcard $(CURDIR)/scripts/kdir-rustc.sh)
+modules modules_install:
+	@rustc=$$($(if $(KDIR_RUSTC),$(KDIR_RUSTC) $(KDIR) $(RUSTC),echo $(or $(RUSTC),rustc))) && \
+	  $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$$rustc $@
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(RUSTC),RUSTC=$(RUSTC)) $@
+
+# Build simrupt.ko for this machine's own Debian 13 kernel (or NATIVE_KERNEL=
+# a release, e.g. 7.3.4+deb13-amd64): scripts/native.sh, Documentation/native.md.
+native:
+	@scripts/native.sh $(if $(NATIVE_KERNEL),--release $(NATIVE_KERNEL))
 
 kernel:
 	@scripts/deps.sh
@@ -62,4 +76,4 @@ SUITE ?= bookworm
 check-fresh-root:
 	@scripts/check-fresh-root.sh --suite $(SUITE) $(FRESH_ROOT_ARGS)
 
-.PHONY: all modules modules_install clean kernel print-kdir demo shell module check bench lesson check-fresh-root
+.PHONY: all modules modules_install clean native kernel print-kdir demo shell module check bench lesson check-fresh-root

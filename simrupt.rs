@@ -591,8 +591,8 @@ impl Simrupt {
         this.stats.work_started(cpu, now_ns());
         trace!("[CPU#%u] simrupt_work_func\n", cpu => u32);
         check_context!(
-            context::in_task() && context::preemptible(),
-            "simrupt_work_func must run in preemptible process context"
+            context::may_sleep(),
+            "simrupt_work_func must run in process context that may sleep"
         );
         // Timed: moving the bytes and waking the readers.
         let start = now_ns();

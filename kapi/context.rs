@@ -50,10 +50,38 @@ pub(crate) fn irqs_disabled() -> bool {
     unsafe { simrupt_irqs_disabled() }
 }
 
-/// True when this code may be preempted, and so may sleep (C's `preemptible()`).
+/// True when this code may be preempted (C's `preemptible()`).
+///
+/// Only kernels built with `CONFIG_PREEMPT_COUNT` count `preempt_disable()`
+/// (and so spin locks) in the preempt count. Without it, C's `preemptible()`
+/// is the constant `0`, whatever the context, so this function exists only
+/// where the answer means something. `CONFIG_PREEMPT_COUNT` is on in every
+/// preemptible kernel (`PREEMPT`, `PREEMPT_RT`, `PREEMPT_DYNAMIC`, which
+/// Debian's kernels use) and with `DEBUG_ATOMIC_SLEEP` (the project's test
+/// kernels); `PREEMPT_NONE` or `PREEMPT_VOLUNTARY` without debug options
+/// leave it off. Use [`may_sleep`], which works on both.
+#[cfg(CONFIG_PREEMPT_COUNT)]
 pub(crate) fn preemptible() -> bool {
     // SAFETY: Reading the preempt count has no preconditions.
     unsafe { simrupt_preemptible() }
+}
+
+/// True when this code may sleep, as far as this kernel can tell.
+///
+/// Process context ([`in_task`]) with interrupts enabled; and, on kernels
+/// that count it (`CONFIG_PREEMPT_COUNT`, see [`preemptible`]), preemption
+/// enabled too. The hard-IRQ and softirq parts of the preempt count are kept
+/// on every kernel, so the first two checks always hold their meaning; what a
+/// kernel without `CONFIG_PREEMPT_COUNT` cannot see is a held spin lock or a
+/// `preempt_disable()` section. That is the same blind spot as the kernel's
+/// own `might_sleep()` there.
+pub(crate) fn may_sleep() -> bool {
+    #[cfg(CONFIG_PREEMPT_COUNT)]
+    let preemption_enabled = preemptible();
+    // Not visible on this kernel (see above): assume the best.
+    #[cfg(not(CONFIG_PREEMPT_COUNT))]
+    let preemption_enabled = true;
+    in_task() && !irqs_disabled() && preemption_enabled
 }
 
 /// Prints a `WARNING:` with a backtrace (C's `WARN(1, ...)`); see [`check_context!`].

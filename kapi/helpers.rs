@@ -41,12 +41,14 @@ extern "C" {
     pub(crate) fn simrupt_hrtimer_start(t: *mut bindings::hrtimer, ns: u64);
     pub(crate) fn simrupt_hrtimer_forward_now(t: *mut bindings::hrtimer, ns: u64) -> u64;
 
-    // timer_list.
-    pub(crate) fn simrupt_timer_setup(
+    // timer_list. `simrupt_timer_setup()` is called through the wrapper of
+    // the same name below.
+    #[link_name = "simrupt_timer_setup"]
+    fn simrupt_timer_setup_raw(
         t: *mut bindings::timer_list,
         callback: unsafe extern "C" fn(*mut bindings::timer_list),
         name: *const c_char,
-        key: *mut bindings::lock_class_key,
+        key: *mut c_void,
     );
     pub(crate) fn simrupt_timer_start_ms(t: *mut bindings::timer_list, ms: c_uint);
 
@@ -99,4 +101,28 @@ extern "C" {
         fops: *const c_void,
     ) -> *mut c_void;
     pub(crate) fn simrupt_debugfs_remove(dentry: *mut c_void);
+}
+
+/// C's `simrupt_timer_setup()`: the prototype with its real key type.
+///
+/// The key crosses the C boundary as `void *`: without lockdep (a production
+/// kernel, `CONFIG_LOCKDEP` off) `struct lock_class_key` is an empty C
+/// struct, which bindgen turns into a Rust struct without fields, and the
+/// `improper_ctypes` lint refuses those in an `extern` block. C only ever
+/// sees the address, so the cast changes nothing.
+///
+/// # Safety
+///
+/// The contract of `timer_init_key()`: `t` is valid for writes and stays
+/// pinned while the timer is in use; `name` and `key` live for as long as the
+/// timer does (both are `'static` for lockdep).
+pub(crate) unsafe fn simrupt_timer_setup(
+    t: *mut bindings::timer_list,
+    callback: unsafe extern "C" fn(*mut bindings::timer_list),
+    name: *const c_char,
+    key: *mut bindings::lock_class_key,
+) {
+    // SAFETY: The caller upholds `timer_init_key()`'s contract (above); the
+    // key pointer is passed through unchanged.
+    unsafe { simrupt_timer_setup_raw(t, callback, name, key.cast()) }
 }

@@ -5,6 +5,9 @@
 #
 #   scripts/vm.sh [options] GUEST_SCRIPT [FILE...]
 #     --kdir DIR      kernel build tree (default: the project's cached test kernel)
+#     --bzimage FILE  boot this kernel image instead of DIR's (e.g. Debian's own
+#                     vmlinuz, tests/native.sh); a FILE named simrupt.ko replaces
+#                     the clone's
 #     --log FILE      where to save the console (default: a temp file, named on failure)
 #     --timeout SECS  kill a hung guest after this long (default 900)
 #     --smp N         virtual CPUs (default 2; at least 2 shows CPU placement)
@@ -18,10 +21,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-kdir= log= timeout=900 smp=2 live=0
+kdir= bzimage= log= timeout=900 smp=2 live=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --kdir) kdir=$2; shift 2 ;;
+    --bzimage) bzimage=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --smp) smp=$2; shift 2 ;;
@@ -30,10 +34,12 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '3,17p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '3,20p' "$0" >&2; exit 2; }
 script=$1; shift
-[ -n "$kdir" ] || kdir=$("$here/scripts/build-kernel.sh" --print-kdir)
-bzimage=$kdir/arch/x86/boot/bzImage
+if [ -z "$bzimage" ]; then
+  [ -n "$kdir" ] || kdir=$("$here/scripts/build-kernel.sh" --print-kdir)
+  bzimage=$kdir/arch/x86/boot/bzImage
+fi
 [ -f "$bzimage" ] || { echo "vm.sh: no kernel at $bzimage (run: make kernel)" >&2; exit 2; }
 [ -n "$log" ] || log=$(mktemp /tmp/simrupt-console.XXXXXX)
 

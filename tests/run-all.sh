@@ -16,7 +16,9 @@
 #     misuses that must not compile, and the self-test build, booted as the
 #     kapi suite); then the lessons: each must produce its report, or fail to
 #     compile (scripts/lesson.sh); then make shell, driven through a real
-#     terminal (tests/shell/run.sh).
+#     terminal (tests/shell/run.sh);
+#  4. `make native` for Debian 13's stock 7.3 kernel, in a cached Debian 13
+#     root, then that kernel booted with the module (tests/native.sh).
 #
 # Each check prints "ok NAME", "FAIL NAME: why" or "SKIP NAME: why"; checks
 # of step 3 are named "K:NAME" for kernel K (6.12:build-module, ...). The
@@ -164,5 +166,20 @@ kernel_section() {
 }
 
 for k in $kernels; do kernel_section "$k"; done
+
+# --- On a distribution's own kernel: make native, booted (tests/native.sh) -----
+# simrupt.ko built by `make native` for Debian 13's stock 7.3 kernel, in a
+# cached Debian 13 root, then loaded in Debian's own vmlinuz under QEMU.
+# Checks are named "native-7.3:NAME". SIMRUPT_NATIVE=0 skips it; so does
+# KERNEL=6.12. First, the self-test of make's KDIR/rustc check ("kdir-rustc:").
+native_section() {
+  # What `make` checks before building against any KDIR (host only, fast).
+  tests/kdir-rustc-selftest.sh | collect
+  if [ "${SIMRUPT_NATIVE:-1}" = 0 ]; then record "SKIP native-7.3: SIMRUPT_NATIVE=0"; return; fi
+  case " $kernels " in *" 7.3 "*) ;; *) record "SKIP native-7.3: KERNEL=$kernels"; return ;; esac
+  say "native: make native for Debian 13's own 7.3 kernel, booted in QEMU"
+  tests/native.sh --logs "$logs/native-7.3" --series 7.3 | collect
+}
+native_section
 
 summary
