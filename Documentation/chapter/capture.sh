@@ -72,7 +72,9 @@ session() {
   vm one "head -c 128 /dev/simrupt > /dev/null; dmesg -c | grep -E 'scheduling|moved'"
   vm one 'rmmod simrupt; dmesg -C'
 
-  # Unit 2, the BH workqueue.
+  # Unit 2, the tasklet, then the BH workqueue.
+  vm one "insmod /simrupt.ko; head -c 1 /dev/simrupt > /dev/null; dmesg -c | grep -A2 scheduling"
+  vm one 'rmmod simrupt; dmesg -C'
   vm one 'insmod /simrupt.ko bottom_half=bh_wq'
   vm one 'head -c 1 /dev/simrupt > /dev/null; dmesg -c'
   vm one 'rmmod simrupt; dmesg -C'
