@@ -58,7 +58,7 @@ What you saw:
   the timeline (step 5)
       the same stages, from the kernel's trace events: where each ran, for how long
 Try: SIMRUPT_DEMO_ARGS="timer=timer_list bottom_half=bh_wq delay=50" make demo
-Read: README.md, Documentation/, and simrupt.rs from the top.
+Start here: the chapter, Documentation/chapter/README.md; you type its commands in 'make shell'.
 
 TXT
 cat <<TXT

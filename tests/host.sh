@@ -5,6 +5,7 @@
 #   tests/host.sh [LOGDIR]
 #
 #  - rustfmt: the module's Rust files are formatted as rustfmt wants;
+#  - chapter-*: the chapter's quotes are from its committed captures (tests/chapter/check.sh);
 #  - scanner-*: the log scanner's self-test (tests/scan-log-selftest.sh);
 #  - deps-plan-*: scripts/deps.sh's install planner on recorded apt output
 #    (tests/deps/plan-selftest.sh);
@@ -40,6 +41,7 @@ else
 fi
 
 tests/scan-log-selftest.sh || failed=1
+tests/chapter/check.sh > "$logs/chapter.log" || failed=1; grep -v '^# ' "$logs/chapter.log"
 tests/deps/plan-selftest.sh | tee "$logs/deps-plan.log"
 ! grep -q '^FAIL ' "$logs/deps-plan.log" || failed=1
 

@@ -1,117 +1,168 @@
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Guest script that produces every output shown in the chapter
-# (Documentation/chapter/), from the current code:
-#   scripts/vm.sh --log /tmp/chapter.log Documentation/chapter/capture.sh tests/guest/lib.sh
-# Each unit's output is between "===== UNIT name" and the next marker.
-. /lib.sh
-unit() { echo "===== UNIT $1"; }
-dmesg -c > /dev/null
+# Produces every `make shell` transcript the chapter quotes, by typing the
+# chapter's commands into a real `make shell`, as a learner would:
+#
+#   Documentation/chapter/capture.sh [KERNEL...]     (default: 6.12 7.3)
+#   Documentation/chapter/capture.sh --lessons [KERNEL...]
+#
+# For each kernel it runs `make shell KERNEL=K` in a terminal (tmux, through
+# tests/shell/tmux.sh), waits for the `(vm) / # ` prompt, types each command
+# below exactly as the chapter shows it (the exercises "from two shells" in a
+# second `make shell`, attached to the same VM), and writes both screens,
+# prompts, commands and outputs, unedited, to transcript-K.txt here.
+# --lessons instead writes lessons-K.txt: `scripts/lesson.sh run NAME` for the
+# compile-time lessons (their rustc errors; host only, no VM).
+#
+# The chapter's ```console blocks quote these files line for line, and
+# tests/chapter/check.sh (in make check's host tests) fails when a quoted line
+# is not in them. After changing the code or this list: run this, then
+# update the quotes from the new files, then run tests/chapter/check.sh.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+out=$here/Documentation/chapter
+lessons=0
+[ "${1:-}" = --lessons ] && { lessons=1; shift; }
+kernels=${*:-6.12 7.3}
 
-unit load
-insmod /simrupt.ko
-dmesg -c
-ls -l /dev/simrupt
-cat /sys/module/simrupt/parameters/delay /sys/module/simrupt/parameters/timer /sys/module/simrupt/parameters/bottom_half
+if ((lessons)); then
+  for kv in $kernels; do
+    kdir=$(cd "$here" && KERNEL=$kv scripts/build-kernel.sh --print-kdir)
+    {
+      for name in unsync-counter guard-after-unlock fifo-writer-clone; do
+        echo "\$ scripts/lesson.sh run $name"
+        (cd "$here" && scripts/lesson.sh --kdir "$kdir" run "$name" 2>&1) |
+          sed 's/\x1b\[[0-9;]*m//g; s|/tmp/simrupt-lesson\.[A-Za-z0-9]*|/tmp/simrupt-lesson.XXXXXX|g'
+      done
+    } > "$out/lessons-$kv.txt"
+    echo "wrote $out/lessons-$kv.txt"
+  done
+  exit 0
+fi
 
-unit top-half
-head -c 2 /dev/simrupt > /dev/null
-dmesg -c
+. "$here/tests/shell/tmux.sh"
+trap tm_stop EXIT
+P='(vm) / # '
 
-unit first-bytes
-head -c 95 /dev/simrupt; echo
+# vm W CMD [SECS]: type CMD at W's prompt and wait for the next prompt.
+vm() {
+  local w=$1 cmd=$2 secs=${3:-60} n
+  n=$(tm_prompts "$w")
+  tm_type "$w" "$cmd"
+  tm_wait_prompts "$w" $((n + 1)) "$secs" || echo "capture.sh: no prompt after '$cmd' within ${secs}s" >&2
+}
 
-unit bh-wq
-rmmod simrupt; dmesg -c > /dev/null
-insmod /simrupt.ko bottom_half=bh_wq
-head -c 1 /dev/simrupt > /dev/null
-dmesg -c
+# session: the chapter's commands, unit by unit. Each unit unloads at its end.
+session() {
+  # Unit 1, the top half. The boot's messages go first, so that dmesg -c
+  # shows only what simrupt logs.
+  vm one 'dmesg -C'
+  vm one 'insmod /simrupt.ko; dmesg -c'
+  vm one 'head -c 2 /dev/simrupt > /dev/null; dmesg -c'
+  # Unit 1, exercise 1: the timer faster while reading.
+  vm one 'simrupt_test rate 2'
+  vm one 'echo 10 > /sys/module/simrupt/parameters/delay'
+  vm one 'simrupt_test rate 2'
+  vm one 'rmmod simrupt; dmesg -C'
+  # Unit 1, exercise 2: a refused parameter.
+  vm one 'insmod /simrupt.ko timer=timer_list period_us=100'
+  vm one 'dmesg -c'
+  # Unit 1, exercise 3, and unit 3, exercise 1: bursts.
+  vm one 'insmod /simrupt.ko burst=64'
+  vm one "head -c 128 /dev/simrupt > /dev/null; dmesg -c | grep -E 'scheduling|moved'"
+  vm one 'rmmod simrupt; dmesg -C'
 
-unit timer-list
-rmmod simrupt; dmesg -c > /dev/null
-insmod /simrupt.ko timer=timer_list
-head -c 1 /dev/simrupt > /dev/null
-dmesg -c
+  # Unit 2, the tasklet, then the BH workqueue.
+  vm one "insmod /simrupt.ko; head -c 1 /dev/simrupt > /dev/null; dmesg -c | grep -A2 scheduling"
+  vm one 'rmmod simrupt; dmesg -C'
+  vm one 'insmod /simrupt.ko bottom_half=bh_wq'
+  vm one 'head -c 1 /dev/simrupt > /dev/null; dmesg -c'
+  vm one 'rmmod simrupt; dmesg -C'
 
-unit workqueue
-rmmod simrupt; dmesg -c > /dev/null
-insmod /simrupt.ko delay=10
-head -c 50 /dev/simrupt > /dev/null
-dmesg -c | grep -E 'simrupt_work_func' | head -n 6
-for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null); case $c in *simruptd*) echo "$c";; esac; done
+  # Unit 3, the workqueue and its kworkers.
+  vm one 'insmod /simrupt.ko delay=10'
+  vm one 'head -c 50 /dev/simrupt > /dev/null; dmesg -c | grep simrupt_work_func | tail -n 4'
+  vm one 'for p in /proc/[0-9]*; do c=$(cat $p/comm); case $c in *simruptd*) echo $c;; esac; done'
+  vm one 'rmmod simrupt; dmesg -C'
+  # Unit 3, exercise 1: more than the work item can move.
+  vm one 'insmod /simrupt.ko period_us=1000 burst=4096 trace=0'
+  vm one 'timeout 3 cat /dev/simrupt | wc -c' 120
+  vm one "grep -E '^(produced|delivered|dropped_fast_buf|work_runs):' /sys/kernel/debug/simrupt/stats"
+  vm one 'rmmod simrupt; dmesg -c | grep full' 120
+  # Unit 3, exercise 2: which CPU runs what.
+  vm one 'insmod /simrupt.ko delay=10 trace=0'
+  vm one 'head -c 200 /dev/simrupt > /dev/null; grep _cpu /sys/kernel/debug/simrupt/stats'
+  vm one 'rmmod simrupt; dmesg -C'
 
-unit kfifo
-rmmod simrupt; dmesg -c > /dev/null
-insmod /simrupt.ko trace=0
-exec 3< /dev/simrupt
-sleep 1
-cat /sys/kernel/debug/simrupt/stats | head -n 8
-head -c 10 <&3; echo
-exec 3<&-
-dmesg -c
+  # Unit 4, bytes waiting in rx_fifo.
+  vm one 'insmod /simrupt.ko trace=0'
+  vm one 'exec 3< /dev/simrupt; sleep 1; head -n 8 /sys/kernel/debug/simrupt/stats'
+  vm one 'head -c 10 <&3; echo'
+  vm one 'exec 3<&-; rmmod simrupt; dmesg -C'
+  # Unit 4, rx_fifo overflowing.
+  vm one 'insmod /simrupt.ko trace=0 period_us=100'
+  vm one "exec 3< /dev/simrupt; sleep 2; grep -E '^(produced|delivered|overwritten_kfifo|queued_kfifo|timer_overruns):' /sys/kernel/debug/simrupt/stats; exec 3<&-"
+  vm one 'rmmod simrupt; dmesg -c'
+  # Unit 4, exercise 2: a sleeping reader (delay=1000: it sleeps for a second).
+  vm one 'insmod /simrupt.ko delay=1000 trace=0'
+  vm one 'head -c 1 /dev/simrupt > /dev/null & grep State /proc/$!/status; wait'
+  vm one 'rmmod simrupt; dmesg -C'
+  # Unit 4, exercise 3: a signal during a read.
+  vm one 'insmod /simrupt.ko'
+  vm one 'simrupt_test signal'
 
-unit chardev
-simrupt_test poll
-simrupt_test nonblock
-simrupt_test signal
-exec 3< /dev/simrupt
-exec 4< /dev/simrupt
-exec 3<&-
-exec 4<&-
-dmesg -c
+  # Unit 5: the character device (the module from exercise 3 is still loaded).
+  vm one 'rmmod simrupt; dmesg -C'
+  vm one 'insmod /simrupt.ko; ls -l /dev/simrupt'
+  vm one 'head -c 95 /dev/simrupt; echo'
+  vm one 'simrupt_test poll'
+  vm one 'simrupt_test nonblock'
+  vm one 'dmesg -C'
+  vm one 'exec 3< /dev/simrupt; exec 4< /dev/simrupt; exec 3<&-; exec 4<&-; dmesg -c | grep cnt'
+  # Unit 5, exercise 1: from two shells.
+  vm two 'exec 3< /dev/simrupt'
+  vm one 'exec 3< /dev/simrupt; exec 3<&-; sleep 1; dmesg -c | grep -E "cnt|enter" | tail -n 3'
+  vm two 'exec 3<&-; sleep 1; dmesg -c | grep -E "cnt|enter" | tail -n 3'
+  # Unit 5, exercise 3: kmemleak, with the real module.
+  vm one 'rmmod simrupt; echo clear > /sys/kernel/debug/kmemleak'
+  vm one 'insmod /simrupt.ko; head -c 3 /dev/simrupt > /dev/null; rmmod simrupt'
+  vm one 'sleep 6; echo scan > /sys/kernel/debug/kmemleak; echo scan > /sys/kernel/debug/kmemleak; cat /sys/kernel/debug/kmemleak; echo "kmemleak: done"' 120
+  vm one 'dmesg -C'
 
-unit teardown
-exec 3< /dev/simrupt
-rmmod simrupt; echo "rmmod exit status: $?"
-exec 3<&-
-rmmod simrupt; echo "rmmod exit status: $?"
-dmesg -c
-# --- Exercises: what each unit's exercises tell the learner to observe ------
-unit ex-period-us-timer-list
-insmod /simrupt.ko timer=timer_list period_us=100; echo "insmod exit status: $?"
-dmesg -c
+  # Unit 6: teardown.
+  vm one 'insmod /simrupt.ko'
+  vm one 'exec 3< /dev/simrupt; rmmod simrupt; echo "rmmod exit status: $?"'
+  vm one 'exec 3<&-; rmmod simrupt; echo "rmmod exit status: $?"'
+  vm one 'dmesg -c | grep -v CPU#'
+  # Unit 6, exercise 2: the accounting after a period_us=100 run.
+  vm one 'insmod /simrupt.ko period_us=100 trace=0'
+  vm one 'exec 3< /dev/simrupt; sleep 2; exec 3<&-; rmmod simrupt; dmesg -c | grep unloading'
+}
 
-unit ex-delay-rate
-insmod /simrupt.ko trace=0
-simrupt_test rate 2
-echo 10 > /sys/module/simrupt/parameters/delay
-simrupt_test rate 2
-rmmod simrupt; dmesg -c > /dev/null
+# transcript W: W's screen from its first prompt on, trailing blanks removed.
+transcript() {
+  tm_screen "$1" | sed -n "/^(vm) \/ # /,\$p" | sed 's/[[:space:]]*$//'
+}
 
-unit ex-unsafe-param
-insmod /simrupt.ko delay=0; echo "insmod exit status: $?"
-dmesg -c
-
-unit ex-burst
-insmod /simrupt.ko burst=64
-head -c 128 /dev/simrupt > /dev/null
-dmesg -c | grep -E 'moved|scheduling' | head -n 6
-rmmod simrupt; dmesg -c > /dev/null
-
-unit ex-bounded
-insmod /simrupt.ko period_us=1000 burst=4096 trace=0
-echo "bytes read in 3 s: $(timeout 3 cat /dev/simrupt | wc -c)"
-grep -E '^(produced|delivered|dropped_fast_buf|overwritten_kfifo|work_runs):' /sys/kernel/debug/simrupt/stats
-rmmod simrupt; dmesg -c | grep -v 'CPU#'
-
-unit ex-overflow
-insmod /simrupt.ko trace=0 period_us=100
-exec 3< /dev/simrupt
-sleep 2
-grep -E '^(produced|delivered|dropped_fast_buf|overwritten_kfifo|queued_kfifo):' /sys/kernel/debug/simrupt/stats
-exec 3<&-
-dmesg -c
-rmmod simrupt; dmesg -c > /dev/null
-
-unit ex-cpus
-insmod /simrupt.ko delay=10 trace=0
-head -c 200 /dev/simrupt > /dev/null
-grep -E '_cpu[0-9]+:' /sys/kernel/debug/simrupt/stats
-rmmod simrupt; dmesg -c > /dev/null
-
-unit ex-kmemleak
-kmemleak_start
-insmod /simrupt.ko
-head -c 3 /dev/simrupt > /dev/null
-rmmod simrupt
-kmemleak_check chapter
-unit end
+for kv in $kernels; do
+  echo "capture.sh: Linux $kv: make shell KERNEL=$kv (boot, then $(declare -f session | grep -c '^ *vm ') commands)"
+  tm_start one 200 50 "cd '$here' && make shell KERNEL=$kv; echo SHELL-EXITED=\$?; sleep 3600"
+  if ! tm_wait one '^\(vm\) / # ' 900; then
+    echo "capture.sh: no VM prompt within 900 s:" >&2; tm_screen one | tail -n 20 >&2; exit 1
+  fi
+  tm_window two "cd '$here' && make shell KERNEL=$kv; echo SECOND-EXITED=\$?; sleep 3600"
+  tm_wait two '^\(vm\) / # ' 120 || { echo "capture.sh: no second terminal" >&2; exit 1; }
+  session
+  {
+    echo "# make shell KERNEL=$kv, typed by Documentation/chapter/capture.sh; do not edit."
+    echo "# ===== terminal 1"
+    transcript one
+    echo "# ===== terminal 2 (make shell again, in another terminal)"
+    transcript two
+  } > "$out/transcript-$kv.txt"
+  tm_type two exit
+  tm_type one poweroff
+  tm_wait one '^SHELL-EXITED=' 60 || tm_key one C-a x
+  tm_stop
+  echo "capture.sh: wrote $out/transcript-$kv.txt"
+done
