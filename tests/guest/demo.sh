@@ -13,7 +13,7 @@ ls -l /dev/simrupt
 step "Parameters: /sys/module/simrupt/parameters/"
 for p in /sys/module/simrupt/parameters/*; do echo "  ${p##*/} = $(cat "$p")"; done
 
-step "cat /dev/simrupt for 3 seconds, kernel log interleaved (dmesg -w)"
+step "cat /dev/simrupt for 3 seconds, the kernel log interleaved on the console"
 echo "    Each 100 ms: the timer's top half (hard IRQ) produces one byte into fast_buf and"
 echo "    schedules the tasklet (softirq), which queues simrupt_work_func (process context),"
 echo "    which moves the byte into the kfifo and wakes cat. Note the [CPU#n] of each stage."
