@@ -271,11 +271,14 @@ fn debugfs_checks() {
     );
 }
 
-/// The device of the teardown test: `read` gives "kst\n", `poll` is never ready.
+/// The device of the teardown test: `read` gives its `text`, `poll` is never ready.
 #[pin_data]
 struct TestDev {
     #[pin]
     queue: WaitQueue,
+    /// What `read` returns: read from the device, so a `read` that ran on a
+    /// freed or missing device would not return it.
+    text: [u8; 4],
     _freed: FreedNote,
 }
 
@@ -296,7 +299,7 @@ impl CharDevice for TestDev {
     fn release(&self, _file: &File) {}
 
     fn read(&self, _file: &File, buf: UserBuf, len: usize) -> Result<usize> {
-        let text = b"kst\n";
+        let text = &self.text;
         let n = len.min(text.len());
         let mut writer =
             kernel::uaccess::UserSlice::new(crate::kapi::compat::user_ptr(buf.as_ptr()), n)
@@ -348,6 +351,7 @@ fn teardown_setup() -> Option<debugfs::Dir> {
     let dev = match Arc::pin_init(
         pin_init!(TestDev {
             queue <- new_waitqueue!(c"kapi_selftest::queue"),
+            text: *b"kst\n",
             _freed: FreedNote,
         }),
         GFP_KERNEL,
