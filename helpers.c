@@ -31,6 +31,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/timer.h>
@@ -60,6 +61,8 @@ struct workqueue_struct *simrupt_alloc_workqueue_unbound(const char *name);
 int simrupt_mutex_lock_interruptible(struct mutex *lock);
 void simrupt_poll_wait(struct file *filp, wait_queue_head_t *wq, poll_table *p);
 dev_t simrupt_mkdev(unsigned int major, unsigned int minor);
+void simrupt_rcu_read_lock(void);
+void simrupt_rcu_read_unlock(void);
 struct __kfifo *simrupt_kfifo_alloc(unsigned int n, size_t esize, bool use_vmalloc);
 void simrupt_kfifo_free(struct __kfifo *fifo, bool use_vmalloc);
 unsigned int simrupt_kfifo_size(struct __kfifo *fifo);
@@ -208,6 +211,17 @@ void simrupt_poll_wait(struct file *filp, wait_queue_head_t *wq, poll_table *p)
 dev_t simrupt_mkdev(unsigned int major, unsigned int minor)
 {
 	return MKDEV(major, minor);
+}
+
+/* RCU read-side critical sections (static inlines): chrdev's device slot. */
+void simrupt_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void simrupt_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 /* --- kfifo (linux/kfifo.h) ----------------------------------------------- */

@@ -6,9 +6,9 @@
 //! its setup in `Drop` (or in the `Drop` of the handle that armed it). Nearly
 //! all `unsafe` of the module lives here and in `fastbuf.rs`, each with a
 //! `// SAFETY:` proof; `simrupt.rs`, the pipeline itself, is written against
-//! these wrappers, with six documented `unsafe` blocks: reading the clock,
-//! building `fast_buf` in place (two), and taking its producer side and its
-//! consumer side (two; the single-producer/single-consumer contract).
+//! these wrappers; its remaining `unsafe` reads the clock, builds `fast_buf`
+//! in place, and keeps `fast_buf`'s single-producer/single-consumer contract
+//! (the top half's functions are `unsafe fn`s: "only the top half calls this").
 //! `Documentation/kapi.md` maps each wrapper to its upstream equivalent on
 //! Linux 7.3 and explains why the wrappers are sound.
 //!
@@ -95,6 +95,21 @@ macro_rules! impl_embeds {
     };
 }
 pub(crate) use impl_embeds;
+
+/// This module's `struct module` (C's `THIS_MODULE`), for the `owner` of the
+/// constant `file_operations` tables of [`chrdev`] and [`debugfs`].
+///
+/// The loader fills `__this_module` in before any of the module's code runs;
+/// only its address is taken here (no read), which is safe.
+pub(crate) const THIS_MODULE: *mut kernel::bindings::module = {
+    extern "C" {
+        // Declared as a byte, as in `param::module_param!`: only its address is used.
+        static __this_module: u8;
+    }
+    (&raw const __this_module)
+        .cast::<kernel::bindings::module>()
+        .cast_mut()
+};
 
 /// The C string `s` as the kernel's `const char *` (whose `char` is unsigned).
 ///

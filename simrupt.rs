@@ -63,7 +63,7 @@
 // `pin_init!` of a struct with this many fields nests its macros deeply.
 #![recursion_limit = "256"]
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::{
     alloc::VBox,
     bindings,
@@ -152,7 +152,7 @@ module_param!(
     PERIOD_US,
     "period_us",
     0o644,
-    "Period in microseconds, 10-1000000, overriding delay; 0 = use delay (default). hrtimer only"
+    "Period in microseconds, 10-1000000, overriding delay; 0 = use delay (default). hrtimer only; below 1000 needs trace=0"
 );
 
 /// `period_us` only means something for the hrtimer: refuse it with timer_list.
@@ -164,6 +164,10 @@ impl ParamValue for PeriodUs {
         let us = self.0.parse(text)?;
         if TIMER.index() != 0 && us != 0 {
             return Err("period_us needs timer=hrtimer (timer_list counts in jiffies)");
+        }
+        // At load time the parameters come in any order: `init` checks this.
+        if LOADED.load(Ordering::Relaxed) && TRACE.get() && too_fast_to_trace(us) {
+            return Err(TOO_FAST_TO_TRACE);
         }
         self.0.store(us);
         Ok(())
@@ -185,13 +189,60 @@ module_param!(
 );
 
 /// Whether each stage logs its trace lines.
-static TRACE: BoolParam = BoolParam::new(true);
+static TRACE: Trace = Trace(BoolParam::new(true));
 module_param!(
     TRACE,
     "trace",
     0o644,
     "Log a trace line at each pipeline stage (default Y)"
 );
+
+/// The shortest period the trace lines can keep up with, in microseconds.
+///
+/// With `trace` on, each tick logs four lines from hard-IRQ context: tens of
+/// microseconds of `printk()` under emulation, and milliseconds when a serial
+/// console prints them. At a shorter period the CPU would never leave the
+/// interrupt, so `period_us` below this needs `trace=0` (`delay` is at least
+/// 1 ms, so it always keeps up).
+const MIN_TRACED_PERIOD_US: u32 = 1000;
+
+/// Why a combination of `trace` and `period_us` is refused.
+const TOO_FAST_TO_TRACE: &str =
+    "period_us below 1000 needs trace=0 (four trace lines per tick in hard IRQ cannot keep up)";
+
+/// True if a `period_us` of `us` is too short for the trace lines.
+fn too_fast_to_trace(us: u32) -> bool {
+    us != 0 && us < MIN_TRACED_PERIOD_US
+}
+
+/// Set once `init` has checked the load-time parameters together; from then
+/// on, a write to `trace` or `period_us` is checked against the other.
+static LOADED: AtomicBool = AtomicBool::new(false);
+
+/// `trace`: a boolean, refused on while `period_us` is too short for it.
+struct Trace(BoolParam);
+
+impl Trace {
+    fn get(&self) -> bool {
+        self.0.get()
+    }
+}
+
+impl ParamValue for Trace {
+    const NO_ARG: bool = true;
+
+    fn set(&self, text: &[u8]) -> core::result::Result<(), &'static str> {
+        let on = kapi::param::parse_bool(text)?;
+        if on && LOADED.load(Ordering::Relaxed) && too_fast_to_trace(PERIOD_US.0.get()) {
+            return Err(TOO_FAST_TO_TRACE);
+        }
+        self.0.set(text)
+    }
+
+    fn get(&self, out: &mut kapi::param::Writer<'_>) {
+        ParamValue::get(&self.0, out);
+    }
+}
 
 /// Logs a trace line if the `trace` parameter is on; with it off, no `printk` at all.
 ///
@@ -247,8 +298,36 @@ const STATS_FILE: u64 = 0;
 /// The debugfs file `latency`, as a `DebugFile` ID.
 const LATENCY_FILE: u64 = 1;
 
-/// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
-struct FastBufConsumer(());
+use fast_buf_consumer::FastBufConsumer;
+
+/// `fast_buf`'s consumer role, as a token only this module can make.
+mod fast_buf_consumer {
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    /// The right to take bytes out of `fast_buf`; the one instance lives in `consumer_lock`.
+    ///
+    /// At most one exists in the whole module at a time, so it can only ever
+    /// be one ring's consumer: [`FastBufConsumer::take`] makes it once, until
+    /// it is dropped. Its field is private to this module, so no other code
+    /// can make one.
+    pub(crate) struct FastBufConsumer(());
+
+    /// Set while the one [`FastBufConsumer`] exists.
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+
+    impl FastBufConsumer {
+        /// The consumer token, or `None` if it exists already (a second device).
+        pub(crate) fn take() -> Option<Self> {
+            (!TAKEN.swap(true, Ordering::Acquire)).then_some(Self(()))
+        }
+    }
+
+    impl Drop for FastBufConsumer {
+        fn drop(&mut self) {
+            TAKEN.store(false, Ordering::Release);
+        }
+    }
+}
 
 /// One entry of `fast_buf`: a byte and when the top half made it, in 8 bytes.
 ///
@@ -338,7 +417,15 @@ struct Simrupt {
     #[pin]
     producer_lock: Mutex<RxIn>,
     /// Serialises takers of `rx_fifo`: a reader copying out, or the work item
-    /// dropping the oldest byte when the fifo is full. Held only briefly.
+    /// dropping the oldest byte when the fifo is full.
+    ///
+    /// A reader holds it across `kfifo_to_user()`, whose `copy_to_user()`
+    /// may fault and sleep (a buffer paged out, or served by `userfaultfd`),
+    /// so while `rx_fifo` is full a slow reader stalls the work item, and
+    /// `fast_buf` fills behind it (those bytes are counted as dropped). The
+    /// price buys the promise that a faulting read loses no byte: bytes leave
+    /// the fifo only once copied. Copying out through a kernel buffer would
+    /// drop the lock before the copy, but lose the bytes a fault leaves uncopied.
     #[pin]
     rx_out_lock: Mutex<RxOut>,
     /// Serialises readers, held across their sleep (C: `read_lock`).
@@ -431,12 +518,20 @@ impl Simrupt {
             pr_err!("period_us needs timer=hrtimer\n");
             return Err(EINVAL);
         }
+        if TRACE.get() && too_fast_to_trace(PERIOD_US.0.get()) {
+            pr_err!("period_us={}: {}\n", PERIOD_US.0.get(), TOO_FAST_TO_TRACE);
+            return Err(EINVAL);
+        }
         let (rx_fifo, rx_in, rx_out) = init_stage("rx_fifo", Kfifo::alloc(RX_FIFO_SIZE))?;
         let (rx_times, times_in, times_out) =
             init_stage("rx_times", Kfifo::alloc_vmalloc(2 * RX_FIFO_SIZE))?;
         let fast_buf = init_stage("fast_buf", new_fast_buf())?;
         let workqueue = init_stage("workqueue", OwnedQueue::new_unbound(c"simruptd"))?;
         let stats = init_stage("stats", Stats::new_boxed())?;
+        let consumer = init_stage(
+            "fast_buf consumer",
+            FastBufConsumer::take().ok_or(kernel::error::code::EBUSY),
+        )?;
         let simrupt = Arc::pin_init(
             pin_init!(Self {
                 hrtimer <- HrTimer::new(),
@@ -449,7 +544,7 @@ impl Simrupt {
                 workqueue,
                 simrupt_data: AtomicU8::new(0),
                 fast_buf,
-                consumer_lock <- new_mutex!(FastBufConsumer(()), "simrupt::consumer_lock"),
+                consumer_lock <- new_mutex!(consumer, "simrupt::consumer_lock"),
                 rx_fifo,
                 rx_times,
                 producer_lock <- new_mutex!(
@@ -558,24 +653,25 @@ impl Simrupt {
     ///
     /// `&mut FastBufConsumer` proves that `consumer_lock` is held.
     fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
-        // SAFETY: The one `FastBufConsumer` lives in `consumer_lock`, so the
-        // caller is the only consumer of `fast_buf` right now.
+        // SAFETY: At most one `FastBufConsumer` exists, and we borrow it
+        // mutably: the caller is the only consumer of any ring right now.
         unsafe { self.fast_buf.consumer() }.pop()
     }
 
     /// Appends a byte to `fast_buf`; gives it back if full (C: `fast_buf_put()`).
     ///
-    /// Only [`Simrupt::process_data`], the top half, calls it.
-    fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
-        // SAFETY: The top half is the only producer of `fast_buf`: one timer
-        // callback (the kind is fixed at load time), and a timer callback never
-        // runs concurrently with itself.
+    /// # Safety
+    ///
+    /// The caller must be `fast_buf`'s only producer while this runs: the top
+    /// half (see [`Simrupt::timer_handler`]).
+    unsafe fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
+        // SAFETY: The caller is the only producer (the contract).
         unsafe { self.fast_buf.producer() }.push(sample)
     }
 
     /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
     fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
-        // SAFETY: As in `fast_buf_get`: the caller holds `consumer_lock`.
+        // SAFETY: As in `fast_buf_get`: the caller has the one consumer token.
         unsafe { self.fast_buf.consumer() }.clear()
     }
 }
@@ -703,7 +799,11 @@ impl WorkItem<BH_WORK> for Simrupt {
 
 impl Simrupt {
     /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
-    fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
+    ///
+    /// # Safety
+    ///
+    /// As for [`Simrupt::fast_buf_put`]: only the top half calls it.
+    unsafe fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
         trace!("[CPU#%u] produce data\n", cpu => u32);
         let burst = BURST.get();
         // Counted before any of them can be seen in `fast_buf`: `stats`
@@ -716,7 +816,8 @@ impl Simrupt {
             let sample = Sample::new(data, now);
             // Full: the byte is dropped and counted.
             #[cfg(not(lesson = "mutex-in-top-half"))]
-            if this.fast_buf_put(sample).is_err() {
+            // SAFETY: The caller is the only producer (the contract).
+            if unsafe { this.fast_buf_put(sample) }.is_err() {
                 dropped += 1;
             }
             // LESSON mutex-in-top-half: straight into `rx_fifo`, under a mutex, in hard IRQ.
@@ -743,7 +844,12 @@ impl Simrupt {
     /// The top half: produce `burst` bytes and schedule the bottom half (C: `timer_handler()`).
     ///
     /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
-    fn timer_handler(this: ArcBorrow<'_, Self>) {
+    ///
+    /// # Safety
+    ///
+    /// Only the callback of the timer that [`Simrupt::start`] armed may call
+    /// it: the top half is `fast_buf`'s only producer.
+    unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
         let cpu = context::cpu();
         // LESSON unsync-counter: a plain global counter, bumped from every CPU.
         #[cfg(lesson = "unsync-counter")]
@@ -763,7 +869,8 @@ impl Simrupt {
             );
         }
         let start = now_ns();
-        Self::process_data(this, cpu, start);
+        // SAFETY: We are the top half (the contract).
+        unsafe { Self::process_data(this, cpu, start) };
         let spent = this.stats.top_half_ran(cpu, start);
         trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
     }
@@ -776,8 +883,9 @@ static TICKS: core::cell::Cell<u64> = core::cell::Cell::new(0);
 // The top half re-arms itself until `stop` drops its handle, which cancels
 // the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
-    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
-        Self::timer_handler(this);
+    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+        // SAFETY: As in `on_timer_list`, for the hrtimer.
+        unsafe { Self::timer_handler(this) };
         Restart::AfterNs(period_ns())
     }
 
@@ -789,8 +897,15 @@ impl HrTimerHandler for Simrupt {
 }
 
 impl TimerListHandler for Simrupt {
-    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
-        Self::timer_handler(this);
+    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+        // SAFETY: This is the top half, `fast_buf`'s only producer: only the
+        // timer core calls this (the contract), for a timer armed by
+        // `Simrupt::start`, which arms one of the two (by
+        // `timer_kind`, fixed at load time), when the first file opens, under
+        // `open_count`; the last close drops that `Running`, which cancels the
+        // timer and waits for its callback, before the count can reach one
+        // again. And a timer callback never runs concurrently with itself.
+        unsafe { Self::timer_handler(this) };
         Some(DELAY.get())
     }
 }
@@ -930,7 +1045,7 @@ impl CharDevice for Simrupt {
     }
 
     /// Readable exactly when `rx_fifo` holds data; the work item's wake-up re-polls.
-    fn poll(&self, _file: &File, table: &PollTable) -> u32 {
+    fn poll<'a>(&'a self, _file: &File, table: &PollTable<'a>) -> u32 {
         table.register(&self.rx_wait);
         if self.rx_fifo.is_empty() {
             0
@@ -972,27 +1087,36 @@ struct SimruptModule {
     /// `/dev/simrupt`; dropped next, so no new file can reach the device.
     _chrdev: chrdev::Registration<Simrupt>,
     simrupt: Arc<Simrupt>,
+    /// Test builds only: what `kapi_selftest` keeps until unload.
+    #[cfg(kapi_selftest)]
+    _selftest: Option<debugfs::Dir>,
 }
 
 impl kernel::Module for SimruptModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // Parameter writes from now on check `trace` against `period_us`
+        // (two writes are serialised by the module's `kernel_param_lock`);
+        // `Simrupt::new` checks the values given to `insmod`, after this.
+        LOADED.store(true, Ordering::SeqCst);
         let simrupt = Simrupt::new()?;
         let chrdev = init_stage(
             "/dev/simrupt",
-            chrdev::Registration::new(c"simrupt", simrupt.clone(), module),
+            chrdev::Registration::new(c"simrupt", simrupt.clone()),
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
         #[cfg(kapi_selftest)]
-        kapi_selftest::run(module, || {
-            chrdev::Registration::new(c"simrupt_dup", simrupt.clone(), module).map(drop)
+        let selftest = kapi_selftest::run(|| {
+            chrdev::Registration::new(c"simrupt_dup", simrupt.clone()).map(drop)
         });
         let mut dir = debugfs::Dir::new(c"simrupt");
-        dir.file::<Simrupt, STATS_FILE>(c"stats", 0o644, simrupt.clone(), module);
-        dir.file::<Simrupt, LATENCY_FILE>(c"latency", 0o644, simrupt.clone(), module);
+        dir.file::<Simrupt, STATS_FILE>(c"stats", 0o644, simrupt.clone());
+        dir.file::<Simrupt, LATENCY_FILE>(c"latency", 0o644, simrupt.clone());
         Ok(Self {
             _debugfs: dir,
             _chrdev: chrdev,
             simrupt,
+            #[cfg(kapi_selftest)]
+            _selftest: selftest,
         })
     }
 }

@@ -17,10 +17,18 @@
 //! `single_open()`; `seq_file` handles partial reads and seeking. Each file
 //! holds an `Arc` of its data, released only after removal (`Drop`), which
 //! waits for `show`/`write` calls in progress, so the data outlives every call.
+//!
+//! A file may still be open when its directory is removed: debugfs then
+//! fails its `read()`/`write()` with `EIO`, but calls its real `release` at
+//! the last `close()`. So the `file_operations` are one constant table per
+//! data type and `ID` (as upstream's `kernel::debugfs` has), in the module's
+//! read-only data, whose `owner` is this module: debugfs takes a module
+//! reference for each open file, so the table outlives every open file.
 
 use super::helpers;
 use core::ffi::CStr;
 use core::fmt;
+use core::marker::PhantomData;
 use kernel::ffi::{c_char, c_int, c_void};
 use kernel::{bindings, prelude::*, sync::Arc, uaccess::UserSlice};
 
@@ -85,6 +93,30 @@ unsafe extern "C" fn open_cb<T: DebugFile<ID>, const ID: u64>(
     unsafe { bindings::single_open(file, Some(show_cb::<T, ID>), (*inode).i_private) }
 }
 
+/// The `file_operations` of a file showing a `T` (one constant table per `T` and `ID`).
+struct Fops<T, const ID: u64>(PhantomData<T>);
+
+impl<T: DebugFile<ID>, const ID: u64> Fops<T, ID> {
+    const FOPS: bindings::file_operations = {
+        // SAFETY: All-zero is a valid `file_operations`: every callback `None`.
+        let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
+        // debugfs takes a reference to this module for each open file: the
+        // table and the callbacks outlive every open file.
+        fops.owner = crate::kapi::THIS_MODULE;
+        fops.open = Some(open_cb::<T, ID>);
+        fops.read = Some(bindings::seq_read);
+        fops.llseek = Some(bindings::seq_lseek);
+        fops.release = Some(bindings::single_release);
+        fops.write = Some(write_cb::<T, ID>);
+        fops
+    };
+
+    /// The table, in the module's read-only data.
+    const fn get() -> &'static bindings::file_operations {
+        &Self::FOPS
+    }
+}
+
 /// `file_operations.write`: passes the text to [`DebugFile::write`].
 ///
 /// # Safety
@@ -119,22 +151,22 @@ unsafe extern "C" fn write_cb<T: DebugFile<ID>, const ID: u64>(
 ///
 /// # Invariants
 ///
-/// Every file created in `dentry` has its `file_operations` and a reference
-/// to its data in `files`, which are released only after `dentry` is removed.
+/// Every file created in `dentry` has a reference to its data in `files`,
+/// released only after `dentry` is removed. Its `file_operations` are a
+/// constant (see [`Fops`]).
 pub(crate) struct Dir {
     /// The directory's `struct dentry`.
     dentry: *mut c_void,
     files: KVec<FileEntry>,
 }
 
-/// What one file needs to outlive it: its operations, and its data.
+/// What one file needs to outlive its calls: its data.
 ///
 /// # Invariants
 ///
 /// `data` came from `Arc::<T>::into_raw` for the `T` that `release` is
 /// instantiated with, and only this entry gives it back (on drop).
 struct FileEntry {
-    _fops: KBox<bindings::file_operations>,
     data: *const c_void,
     release: unsafe fn(*const c_void),
 }
@@ -159,7 +191,7 @@ unsafe fn release_arc<T>(data: *const c_void) {
 }
 
 // SAFETY: The dentry is only used to add files and to remove it, which any
-// thread may do; the `file_operations` are not written after creation.
+// thread may do; the data pointers are those of `Arc<T>` with `T: Send + Sync`.
 unsafe impl Send for Dir {}
 // SAFETY: `&Dir` gives no access to anything.
 unsafe impl Sync for Dir {}
@@ -176,42 +208,39 @@ impl Dir {
         }
     }
 
-    /// Adds the file `name`, mode `mode`, showing `data`, owned by `module`.
+    /// Adds the file `name` with permissions `mode` (at most `0o777`), showing `data`.
     ///
-    /// The directory keeps a reference to `data` until it is removed.
+    /// The directory keeps a reference to `data` until it is removed. A mode
+    /// with other bits (a file type, setuid...) is refused with a warning:
+    /// debugfs would `BUG()` on a directory's type bits. As for any failure
+    /// to create a debugfs file, the file is then just not there.
     pub(crate) fn file<T: DebugFile<ID>, const ID: u64>(
         &mut self,
         name: &'static CStr,
         mode: u16,
         data: Arc<T>,
-        module: &'static ThisModule,
     ) {
-        // SAFETY: All-zero is a valid `file_operations`: every callback `None`.
-        let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
-        fops.owner = module.as_ptr();
-        fops.open = Some(open_cb::<T, ID>);
-        fops.read = Some(bindings::seq_read);
-        fops.llseek = Some(bindings::seq_lseek);
-        fops.release = Some(bindings::single_release);
-        fops.write = Some(write_cb::<T, ID>);
-        let Ok(fops) = KBox::new(fops, GFP_KERNEL) else {
+        if mode & !0o777 != 0 {
+            pr_warn!(
+                "debugfs: mode {:#o} is not only permissions; no file\n",
+                mode
+            );
             return;
-        };
-        let fops_ptr: *const bindings::file_operations = &*fops;
+        }
         let data = Arc::into_raw(data).cast::<c_void>();
         // INVARIANT: `data` comes from `Arc::<T>::into_raw`, paired with `release_arc::<T>`.
         let entry = FileEntry {
-            _fops: fops,
             data,
             release: release_arc::<T>,
         };
-        // Keep the `file_operations` and the data before any file can point at them.
+        // Keep the data before any file can point at it.
         if self.files.push(entry, GFP_KERNEL).is_err() {
             return; // The entry was dropped, giving its data back: no file.
         }
         // INVARIANT: The entry is in `self.files` before the file exists.
         // SAFETY: The parent is this directory (or an error pointer, which
-        // debugfs turns into a no-op); `fops_ptr` and `data` live in
+        // debugfs turns into a no-op); the mode is a regular file's
+        // permissions; the table is `'static`, and `data` lives in
         // `self.files` until the directory is removed.
         unsafe {
             helpers::simrupt_debugfs_create_file(
@@ -219,7 +248,7 @@ impl Dir {
                 mode,
                 self.dentry,
                 data.cast_mut(),
-                fops_ptr.cast(),
+                core::ptr::from_ref(Fops::<T, ID>::get()).cast(),
             )
         };
     }
@@ -229,7 +258,8 @@ impl Drop for Dir {
     fn drop(&mut self) {
         // SAFETY: `dentry` came from `debugfs_create_dir` (error pointers are
         // accepted). This waits for every `show`/`write` in progress, after
-        // which no file operation can reach `data` or `fops`.
+        // which no file operation can reach `data`: files still open get
+        // `EIO`, and their `release` (`single_release`) does not touch it.
         unsafe { helpers::simrupt_debugfs_remove(self.dentry) };
         // Then `files` drops: each entry gives its data back, after its file
         // is gone (type invariant).

@@ -75,6 +75,8 @@ extern "C" {
         pt: *mut c_void,
     );
     pub(crate) fn simrupt_mkdev(major: c_uint, minor: c_uint) -> bindings::dev_t;
+    pub(crate) fn simrupt_rcu_read_lock();
+    pub(crate) fn simrupt_rcu_read_unlock();
 
     // kfifo.
     pub(crate) fn simrupt_kfifo_alloc(n: c_uint, esize: usize, use_vmalloc: bool) -> *mut RawKfifo;

@@ -42,7 +42,13 @@ pub(crate) trait HrTimerHandler<const ID: u64 = 0>:
     Embeds<HrTimer<Self, ID>> + Send + Sync + Sized
 {
     /// Called in hard-IRQ context, interrupts disabled, never concurrently with itself.
-    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart;
+    ///
+    /// # Safety
+    ///
+    /// Only the callback of [`HrTimer<Self, ID>`] calls it, when the timer
+    /// that [`HrTimer::start`] armed fires. An implementation may rely on
+    /// that, for example to be the only producer of a lock-free ring.
+    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart;
 
     /// Called (in the same context) when the callback ran so late that
     /// `missed` whole periods passed without a tick: they are skipped, not
@@ -125,7 +131,9 @@ impl<T: HrTimerHandler<ID>, const ID: u64> HrTimer<T, ID> {
         // waiting for this callback, before it releases it (type invariant):
         // the count stays above zero for the whole call.
         let this = unsafe { ArcBorrow::from_raw(owner) };
-        match T::on_hrtimer(this) {
+        // SAFETY: This is the timer's callback, run by the hrtimer core when
+        // the timer armed by `start` fires (`on_hrtimer`'s contract).
+        match unsafe { T::on_hrtimer(this) } {
             Restart::AfterNs(ns) => {
                 // SAFETY: Forwarding the expiry of the timer being run is
                 // what its callback is allowed to do (C's `hrtimer_forward_now()`).

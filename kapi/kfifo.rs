@@ -9,17 +9,23 @@
 //! Upstream Rust (Linux 7.3 included) has no kfifo wrapper.
 //!
 //! A kfifo is safe without a lock between *one* writer and *one* reader: the
-//! writer only moves `in`, the reader only moves `out`, and `lib/kfifo.c`
-//! orders the data copy before the index update with `smp_wmb()`. The two
-//! roles are tokens here, [`KfifoIn`] and [`KfifoOut`]: exactly one of each
-//! exists per [`Kfifo`], each is tied to its own fifo, and every operation
-//! takes `&mut` of its token, so the lock that owns the token (simrupt's
-//! `producer_lock` and `rx_out_lock`) is what makes each role single.
+//! writer only moves `in`, the reader only moves `out`. Each side's
+//! `smp_wmb()` in `lib/kfifo.c` orders its *stores*: the writer's data copy
+//! before its `in`, the reader's copy-out before its `out`. The loads on the
+//! other side (`in` then the data; `out` then the free slots) have no
+//! `smp_rmb()` there: kfifo relies on the architecture for them, which x86, a
+//! total-store-order machine that does not reorder loads with loads, gives.
+//! The two roles are tokens here, [`KfifoIn`] and [`KfifoOut`]: exactly one
+//! of each exists per [`Kfifo`], each names its own fifo by a number no other
+//! fifo ever gets, and every operation takes `&mut` of its token, so the lock
+//! that owns the token (simrupt's `producer_lock` and `rx_out_lock`) is what
+//! makes each role single.
 
 use super::helpers::{self, RawKfifo};
 use core::marker::PhantomData;
 use core::mem::{size_of, MaybeUninit};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::ffi::{c_uint, c_ulong};
 use kernel::{
     error::code::{EFAULT, EINVAL, ENOMEM},
@@ -32,25 +38,32 @@ use kernel::{
 ///
 /// - `raw` came from a successful `simrupt_kfifo_alloc(capacity, size_of::<T>(),
 ///   vmalloc)`, is freed only by `Drop`, and holds exactly `capacity` elements.
-/// - Exactly one [`KfifoIn`] and one [`KfifoOut`] carry `raw` as their fifo;
-///   only the holder of the [`KfifoIn`] moves `in`, only the holder of the
-///   [`KfifoOut`] moves `out`.
+/// - `id` was taken from [`NEXT_ID`] by this fifo's constructor: no other
+///   fifo, live or freed, before or after, has the same `id`.
+/// - Exactly one [`KfifoIn`] and one [`KfifoOut`] carry `id`; only the holder
+///   of the [`KfifoIn`] moves `in`, only the holder of the [`KfifoOut`] moves
+///   `out`. A token that outlives its fifo matches no other.
 pub(crate) struct Kfifo<T: Copy> {
     raw: NonNull<RawKfifo>,
+    id: u64,
     capacity: u32,
     vmalloc: bool,
     _elements: PhantomData<T>,
 }
 
+/// The identity of the next fifo: a 64-bit counter, which at one allocation
+/// per nanosecond would take 584 years to wrap.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The right to add to one [`Kfifo`]; using it with another fifo fails.
 pub(crate) struct KfifoIn<T> {
-    fifo: NonNull<RawKfifo>,
+    fifo: u64,
     _elements: PhantomData<T>,
 }
 
 /// The right to take from one [`Kfifo`]; using it with another fifo fails.
 pub(crate) struct KfifoOut<T> {
-    fifo: NonNull<RawKfifo>,
+    fifo: u64,
     _elements: PhantomData<T>,
 }
 
@@ -60,10 +73,6 @@ unsafe impl<T: Copy + Send> Send for Kfifo<T> {}
 // (single writer, single reader, which kfifo supports without a lock) or only
 // read the indices with `READ_ONCE()` (`len`).
 unsafe impl<T: Copy + Send> Sync for Kfifo<T> {}
-// SAFETY: A token is only compared with its fifo's pointer, never dereferenced.
-unsafe impl<T: Send> Send for KfifoIn<T> {}
-// SAFETY: As above.
-unsafe impl<T: Send> Send for KfifoOut<T> {}
 
 impl<T: Copy> Kfifo<T> {
     /// Allocates (`GFP_KERNEL`, may sleep) a fifo of exactly `capacity`
@@ -90,6 +99,8 @@ impl<T: Copy> Kfifo<T> {
         let raw = NonNull::new(raw).ok_or(ENOMEM)?;
         let fifo = Self {
             raw,
+            // INVARIANT: Each constructor takes a number no other has taken.
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             capacity,
             vmalloc,
             _elements: PhantomData,
@@ -102,14 +113,14 @@ impl<T: Copy> Kfifo<T> {
             return Err(EINVAL); // `fifo` drops, and frees `raw`.
         }
         // INVARIANT: `raw` holds exactly `capacity` elements of `T`, and the
-        // two tokens handed out here are the only ones carrying `raw`.
+        // two tokens handed out here are the only ones carrying `id`.
         let (i, o) = (
             KfifoIn {
-                fifo: raw,
+                fifo: fifo.id,
                 _elements: PhantomData,
             },
             KfifoOut {
-                fifo: raw,
+                fifo: fifo.id,
                 _elements: PhantomData,
             },
         );
@@ -140,7 +151,7 @@ impl<T: Copy> Kfifo<T> {
     /// Appends one element; returns `false` if the fifo is full, or if
     /// `writer` belongs to another fifo (C's `kfifo_put()`).
     pub(crate) fn put(&self, writer: &mut KfifoIn<T>, value: T) -> bool {
-        if writer.fifo != self.raw {
+        if writer.fifo != self.id {
             return false;
         }
         // SAFETY: The fifo is live with `esize == size_of::<T>()` (type
@@ -155,7 +166,7 @@ impl<T: Copy> Kfifo<T> {
     /// Takes the oldest element, if any (C's `kfifo_get()`); `None` also if
     /// `reader` belongs to another fifo.
     pub(crate) fn get(&self, reader: &mut KfifoOut<T>) -> Option<T> {
-        if reader.fifo != self.raw {
+        if reader.fifo != self.id {
             return None;
         }
         let mut value = MaybeUninit::<T>::uninit();
@@ -169,7 +180,7 @@ impl<T: Copy> Kfifo<T> {
 
     /// Drops the oldest element, if any (C's `kfifo_skip()`); the caller counts it.
     pub(crate) fn skip(&self, reader: &mut KfifoOut<T>) -> bool {
-        if reader.fifo != self.raw {
+        if reader.fifo != self.id {
             return false;
         }
         // SAFETY: `&mut` of this fifo's only `KfifoOut` makes us the only task
@@ -191,7 +202,7 @@ impl Kfifo<u8> {
         buf: super::chrdev::UserBuf,
         len: usize,
     ) -> Result<usize> {
-        if reader.fifo != self.raw {
+        if reader.fifo != self.id {
             return Err(EINVAL);
         }
         let mut copied: c_uint = 0;

@@ -57,18 +57,28 @@ impl InterruptibleMutex {
         if unsafe { simrupt_mutex_lock_interruptible(self.mutex.get()) } != 0 {
             return Err(ERESTARTSYS);
         }
-        Ok(InterruptibleGuard { lock: self })
+        // The guard stays on this task (`!Send`), which now holds the mutex.
+        Ok(InterruptibleGuard {
+            lock: self,
+            _not_send: core::marker::PhantomData,
+        })
     }
 }
 
 /// Proof that the current task holds an [`InterruptibleMutex`]; unlocks on drop.
+///
+/// `!Send`: a kernel mutex must be unlocked by the task that locked it
+/// (`mutex_unlock()` on another task corrupts its owner tracking, and lockdep
+/// reports it), so the guard cannot move to another thread.
 pub(crate) struct InterruptibleGuard<'a> {
     lock: &'a InterruptibleMutex,
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl Drop for InterruptibleGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: The guard exists only while this task holds the mutex.
+        // SAFETY: The guard exists only while the task that locked the mutex
+        // holds it, and runs only on that task (`!Send`).
         unsafe { bindings::mutex_unlock(self.lock.mutex.get()) };
     }
 }

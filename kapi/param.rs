@@ -15,6 +15,7 @@
 //! (see [`parse_bool`]). Each `set` parses first, then validates the number.
 
 use core::ffi::CStr;
+use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::ffi::{c_char, c_int, c_void};
 use kernel::{bindings, error::code::EINVAL, prelude::*};
@@ -238,14 +239,14 @@ impl ParamValue for ChoiceParam {
 /// # Safety
 ///
 /// Only the module loader and sysfs call this, with a `kernel_param` built by
-/// [`KernelParam::new`] for a `T`.
+/// [`KernelParam::new`] for a `T` (which pairs these callbacks only with a `T`).
 unsafe extern "C" fn set_cb<T: ParamValue>(
     val: *const c_char,
     kp: *const bindings::kernel_param,
 ) -> c_int {
-    // SAFETY: The loader passes the `kernel_param` built by `KernelParam::new`,
-    // whose `arg` is a `&'static T`, and serialises `set` with
-    // `kernel_param_lock`.
+    // SAFETY: The loader passes the `kernel_param` built by `KernelParam::new`
+    // with `Ops<T>`, so its `arg` is a `&'static T` (type invariant), and
+    // it serialises `set` with `kernel_param_lock`.
     let (param, name) = unsafe {
         (
             &*(*kp).__bindgen_anon_1.arg.cast::<T>(),
@@ -295,9 +296,14 @@ unsafe extern "C" fn get_cb<T: ParamValue>(
     out.len as c_int
 }
 
-/// The `set`/`get` callbacks for a parameter type (C's `struct kernel_param_ops`).
-pub(crate) const fn ops<T: ParamValue>(_value: &T) -> bindings::kernel_param_ops {
-    bindings::kernel_param_ops {
+/// The `set`/`get` callbacks for values of type `T` (C's `struct kernel_param_ops`).
+///
+/// They read the parameter's `arg` as a `T`: [`KernelParam::new`] pairs
+/// them with a `T` by taking both from the same type parameter.
+struct Ops<T>(PhantomData<T>);
+
+impl<T: ParamValue> Ops<T> {
+    const OPS: bindings::kernel_param_ops = bindings::kernel_param_ops {
         flags: if T::NO_ARG {
             bindings::KERNEL_PARAM_OPS_FL_NOARG
         } else {
@@ -306,10 +312,20 @@ pub(crate) const fn ops<T: ParamValue>(_value: &T) -> bindings::kernel_param_ops
         set: Some(set_cb::<T>),
         get: Some(get_cb::<T>),
         free: None,
+    };
+
+    /// The table, in the module's read-only data.
+    const fn get() -> &'static bindings::kernel_param_ops {
+        &Self::OPS
     }
 }
 
 /// A `struct kernel_param`, placed in the `__param` section by [`module_param!`].
+///
+/// # Invariants
+///
+/// `arg` points to a `&'static T` and `ops` are `T`'s ([`Ops<T>`]); `mod_`
+/// is this module.
 #[repr(transparent)]
 pub(crate) struct KernelParam(bindings::kernel_param);
 
@@ -318,18 +334,18 @@ pub(crate) struct KernelParam(bindings::kernel_param);
 unsafe impl Sync for KernelParam {}
 
 impl KernelParam {
-    /// Describes the parameter `name`, stored in `value`, with sysfs permissions `perm`.
+    /// Describes the parameter `name` of this module, stored in `value`, with sysfs permissions `perm`.
     pub(crate) const fn new<T: ParamValue>(
         name: &'static CStr,
-        ops: &'static bindings::kernel_param_ops,
         value: &'static T,
         perm: u16,
-        module: *mut bindings::module,
     ) -> Self {
+        // INVARIANT: The callbacks and `value` are of the same `T`, and the
+        // module is this one.
         Self(bindings::kernel_param {
             name: crate::kapi::c_chars(name),
-            mod_: module,
-            ops,
+            mod_: crate::kapi::THIS_MODULE,
+            ops: Ops::<T>::get(),
             perm,
             level: -1,
             flags: 0,
@@ -358,12 +374,6 @@ pub(crate) const fn modinfo<const N: usize>(text: &str) -> [u8; N] {
 macro_rules! module_param {
     ($value:ident, $name:literal, $perm:literal, $desc:literal) => {
         const _: () = {
-            extern "C" {
-                // The module's `struct module`, filled in by the loader; only
-                // its address is used, so it is declared as a byte.
-                static __this_module: u8;
-            }
-            static OPS: kernel::bindings::kernel_param_ops = $crate::kapi::param::ops(&$value);
             #[link_section = "__param"]
             #[used(compiler)]
             static PARAM: $crate::kapi::param::KernelParam = $crate::kapi::param::KernelParam::new(
@@ -371,14 +381,8 @@ macro_rules! module_param {
                     Ok(name) => name,
                     Err(_) => panic!("module_param!: the name contains a NUL"),
                 },
-                &OPS,
                 &$value,
                 $perm,
-                // Only the address of `__this_module` is taken (no read), which
-                // is safe; the loader fills it in before any parameter is used.
-                (&raw const __this_module)
-                    .cast::<kernel::bindings::module>()
-                    .cast_mut(),
             );
             const DESC: &str = concat!("parm=", $name, ":", $desc);
             #[link_section = ".modinfo"]

@@ -13,28 +13,45 @@
 //! match, which C compilers check with `__printf()`. Here a [`Format`] can only
 //! be made by a constant evaluation that compares the string's conversions
 //! with the argument types (`%u` for `u32`, `%llu` for `u64`, nothing else),
-//! so a mismatch is a compile error, not undefined behaviour.
+//! so a mismatch is a compile error, not undefined behaviour. Which types
+//! exist, and their conversions, is what that check trusts: [`Arg`] and
+//! [`Args`] are `unsafe trait`s, so a new one takes an `unsafe impl` that
+//! states why its conversion is right.
 
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use kernel::bindings;
 
 /// One argument type a [`Format`] accepts, and its conversion.
-pub(crate) trait Arg: Copy {
+///
+/// # Safety
+///
+/// `CONVERSION` must be a `printk` conversion that reads exactly one variadic
+/// argument, of the C type that a `Self` passed through `...` is: `vsprintf()`
+/// trusts it (`%s` for an integer would make it dereference the integer).
+pub(crate) unsafe trait Arg: Copy {
     /// The `printk` conversion for this type.
     const CONVERSION: &'static [u8];
 }
 
-impl Arg for u32 {
+// SAFETY: `%u` reads one `unsigned int`, which a `u32` is in C's ABI.
+unsafe impl Arg for u32 {
     const CONVERSION: &'static [u8] = b"%u";
 }
 
-impl Arg for u64 {
+// SAFETY: `%llu` reads one `unsigned long long`, which a `u64` is in C's ABI.
+unsafe impl Arg for u64 {
     const CONVERSION: &'static [u8] = b"%llu";
 }
 
 /// The arguments of one `printk()` call, as a tuple of [`Arg`]s.
-pub(crate) trait Args: Copy {
+///
+/// # Safety
+///
+/// `printk` must pass exactly the arguments that `CONVERSIONS` describes, in
+/// order: [`Format::print`] trusts it. The implementations below, for tuples
+/// of [`Arg`]s, are the only ones meant to exist.
+pub(crate) unsafe trait Args: Copy {
     /// The conversions a format must have, in order.
     const CONVERSIONS: &'static [&'static [u8]];
 
@@ -47,7 +64,8 @@ pub(crate) trait Args: Copy {
     unsafe fn printk(self, fmt: *const kernel::ffi::c_char);
 }
 
-impl Args for () {
+// SAFETY: No conversion, no argument.
+unsafe impl Args for () {
     const CONVERSIONS: &'static [&'static [u8]] = &[];
 
     unsafe fn printk(self, fmt: *const kernel::ffi::c_char) {
@@ -56,17 +74,19 @@ impl Args for () {
     }
 }
 
-impl<A: Arg> Args for (A,) {
+// SAFETY: One argument, converted by `A::CONVERSION` (`Arg`'s contract).
+unsafe impl<A: Arg> Args for (A,) {
     const CONVERSIONS: &'static [&'static [u8]] = &[A::CONVERSION];
 
     unsafe fn printk(self, fmt: *const kernel::ffi::c_char) {
-        // SAFETY: The caller guarantees one conversion, `A`'s, which takes an
-        // `A` (`%u` an unsigned int, `%llu` an unsigned long long).
+        // SAFETY: The caller guarantees one conversion, `A::CONVERSION`,
+        // which reads one argument of `A`'s C type (`Arg`'s contract).
         unsafe { bindings::_printk(fmt, self.0) };
     }
 }
 
-impl<A: Arg, B: Arg> Args for (A, B) {
+// SAFETY: As for `(A,)`, for two arguments in this order.
+unsafe impl<A: Arg, B: Arg> Args for (A, B) {
     const CONVERSIONS: &'static [&'static [u8]] = &[A::CONVERSION, B::CONVERSION];
 
     unsafe fn printk(self, fmt: *const kernel::ffi::c_char) {
@@ -75,7 +95,8 @@ impl<A: Arg, B: Arg> Args for (A, B) {
     }
 }
 
-impl<A: Arg, B: Arg, C: Arg> Args for (A, B, C) {
+// SAFETY: As for `(A,)`, for three arguments in this order.
+unsafe impl<A: Arg, B: Arg, C: Arg> Args for (A, B, C) {
     const CONVERSIONS: &'static [&'static [u8]] = &[A::CONVERSION, B::CONVERSION, C::CONVERSION];
 
     unsafe fn printk(self, fmt: *const kernel::ffi::c_char) {
@@ -139,7 +160,8 @@ impl<A: Args> Format<A> {
 
     /// Logs the line (C's `printk(fmt, ...)`). Any context, hard IRQ included.
     pub(crate) fn print(&self, args: A) {
-        // SAFETY: `fmt` is NUL-terminated and its conversions are `A`'s (type invariant).
+        // SAFETY: `fmt` is NUL-terminated and its conversions are exactly
+        // `A::CONVERSIONS` (type invariant), which `A::printk` passes (`Args`'s contract).
         unsafe { args.printk(super::c_chars(self.fmt)) };
     }
 }

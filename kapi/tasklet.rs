@@ -38,7 +38,8 @@ pub(crate) trait TaskletHandler<const ID: u64 = 0>:
 /// - `handles` counts the live [`TaskletHandle`]s of this tasklet; each holds
 ///   an `Arc<T>` to the `T` this tasklet is the [`Embeds`] field of (only
 ///   [`Tasklet::enable`] creates one, through `T::field_of`).
-/// - The tasklet is scheduled only while `handles > 0` (see [`Tasklet::schedule`]),
+/// - The tasklet is scheduled only while `handles > 0` (see [`Tasklet::schedule`]
+///   and the handshake in [`TaskletHandle`]'s `Drop`),
 ///   and the handle that brings `handles` to zero kills it before it releases
 ///   its `Arc`: while scheduled or running, the owner is alive.
 #[pin_data]
@@ -144,7 +145,17 @@ impl<T: TaskletHandler<ID>, const ID: u64> Drop for TaskletHandle<T, ID> {
             return; // Another handle keeps the owner alive while it may run.
         }
         // A `schedule` that saw this handle may still be about to schedule.
-        while tasklet.scheduling.load(Ordering::Acquire) != 0 {
+        // This load and the `fetch_sub` above are the second half of the
+        // store-then-load handshake with `schedule` (its `fetch_add`, then its
+        // load of `handles`): all four are `SeqCst`, so in their single total
+        // order either `schedule`'s `fetch_add` comes first and this loop
+        // sees it, or it comes after this load, and then `schedule`'s load of
+        // `handles` comes after our `fetch_sub` and sees no handle. An
+        // `Acquire` load here would allow both sides to miss each other.
+        // When the loop sees 0, it read the `Release` `fetch_sub` of every
+        // `schedule` that saw a handle: their `tasklet_schedule()` happened
+        // before `tasklet_kill()` below.
+        while tasklet.scheduling.load(Ordering::SeqCst) != 0 {
             core::hint::spin_loop();
         }
         // SAFETY: The tasklet is set up (type invariant) and its owner is

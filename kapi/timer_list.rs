@@ -24,7 +24,14 @@ pub(crate) trait TimerListHandler<const ID: u64 = 0>:
     /// Called in softirq context, never concurrently with itself.
     ///
     /// Returns the delay in milliseconds after which to fire again, if any.
-    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32>;
+    ///
+    /// # Safety
+    ///
+    /// Only the callback of [`TimerList<Self, ID>`] calls it, when the timer
+    /// armed by [`TimerList::start`] (or re-armed by its callback) fires. An
+    /// implementation may rely on that, for example to be the only producer
+    /// of a lock-free ring.
+    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32>;
 }
 
 /// A `struct timer_list`, a field of `T`, calling [`TimerListHandler::on_timer_list`].
@@ -120,7 +127,9 @@ impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
         // `Arc::as_ptr`), which a handle keeps until `timer_delete_sync()` has
         // waited for this callback (type invariant).
         let this = unsafe { ArcBorrow::from_raw(owner) };
-        if let Some(ms) = T::on_timer_list(this) {
+        // SAFETY: This is the timer's callback, run by the timer core when
+        // the armed timer fires (`on_timer_list`'s contract).
+        if let Some(ms) = unsafe { T::on_timer_list(this) } {
             // SAFETY: Re-arming the timer from its own callback is allowed;
             // the handle that keeps the owner alive has not been dropped yet.
             unsafe { helpers::simrupt_timer_start_ms(raw, ms) };

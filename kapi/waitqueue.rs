@@ -139,14 +139,16 @@ impl WaitQueue {
     /// # Safety
     ///
     /// `filp` and `table` must be the arguments of the `poll` call in progress
-    /// (`table` may be null).
+    /// (`table` may be null), and the queue must stay valid until every
+    /// registration made here is removed: until the file's `release`.
     pub(crate) unsafe fn poll_wait(
         &self,
         filp: *mut bindings::file,
         table: *mut bindings::poll_table_struct,
     ) {
-        // SAFETY: The caller passes the live `poll` arguments; the queue lives
-        // as long as the device, which outlives every open file.
+        // SAFETY: The caller passes the live `poll` arguments. The queue is
+        // initialised (type invariant); how long it must live after this
+        // call is the contract of its caller, `chrdev::PollTable::register`.
         unsafe { helpers::simrupt_poll_wait(filp.cast(), self.head.get(), table.cast()) };
     }
 }

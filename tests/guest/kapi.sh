@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # In-guest run of kapi's self-tests (tests/kapi/selftest.rs): load the test
 # build of the module, which runs them at load time, and turn its log lines
-# into check lines. Runs as /guest.sh in the VM (see scripts/vm.sh).
+# into check lines; then the teardown cases, driven from user space
+# (simrupt_test kapi-teardown). Runs as /guest.sh in the VM (see scripts/vm.sh).
 . /lib.sh
 kmemleak_start
 dmesg -c > /dev/null
@@ -10,9 +11,23 @@ dmesg > /tmp/k
 sed -n 's/.*kapi-selftest: \(ok .*\)$/\1/p; s/.*kapi-selftest: \(FAIL .*\)$/\1/p' /tmp/k
 grep -q 'kapi-selftest: FAIL' /tmp/k && failures=$((failures + 1))
 check selftest-ran-to-the-end grep -q 'kapi-selftest: done' /tmp/k
-# Every check of selftest.rs reported (9 of them): none was skipped or lost.
-check selftest-all-nine sh -c "test \$(grep -c 'kapi-selftest: ok' /tmp/k) -eq 9"
+# Every check of selftest.rs reported (12 of them): none was skipped or lost.
+check selftest-all-twelve sh -c "test \$(grep -c 'kapi-selftest: ok' /tmp/k) -eq 12"
 check selftest-debugfs-dir-gone test ! -e /sys/kernel/debug/simrupt_kapi_selftest
+# The teardown cases: a registration, a debugfs directory and a wait queue
+# that epoll waits on, dropped while user space holds their files open.
+check teardown-device-node-there test -c /dev/simrupt_kst
+t kapi-teardown
+dmesg > /tmp/k
+# In this order: the drop, the program's last close, then the device's free.
+line_of() { grep -n -m1 -e "$1" /tmp/k | cut -d: -f1; }
+dropped=$(line_of 'teardown dropped=true')
+closing=$(line_of 'kapi-teardown: closing the files')
+freed=$(line_of 'teardown device freed')
+echo "# log lines: dropped=$dropped closing=$closing freed=$freed"
+check teardown-device-freed-after-last-close \
+  test "${dropped:-0}" -gt 0 -a "${closing:-0}" -gt "${dropped:-0}" -a "${freed:-0}" -gt "${closing:-0}"
+check teardown-debugfs-dir-gone test ! -e /sys/kernel/debug/simrupt_kst
 check unload-selftest-build rmmod simrupt
 check kmemleak-kapi kmemleak_check
 dump_dmesg kapi

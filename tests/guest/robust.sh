@@ -49,9 +49,15 @@ load_param period_us +0 0
 load_param period_us 0x0 0
 load_param period_us 00 0 timer=timer_list
 load_param period_us 0x0 0 timer=timer_list
-load_param period_us 0100 64
-load_param period_us 100 100
+load_param period_us 0100 64 trace=0
+load_param period_us 100 100 trace=0
 load_param period_us 100 refused timer=timer_list
+# With trace on (the default), a period under 1000 us is refused: four trace
+# lines per tick in hard IRQ could not keep up. In either order.
+load_param period_us 100 refused
+load_param period_us 999 refused trace=1
+load_param period_us 1000 1000
+load_param trace 1 refused period_us=100
 load_param trace 0 N
 load_param trace off N
 load_param trace on Y
@@ -90,6 +96,14 @@ rt_param period_us '00' 0
 rt_param period_us '00\n' 0
 rt_param period_us '+150' 150
 rt_param period_us '9' refused,150
+# trace cannot be turned on while period_us is under 1000, nor the reverse.
+check_not param-write-trace-on-with-period_us-150 sh -c "echo 1 > $P/trace"
+check param-write-trace-stays-off test "$(cat $P/trace)" = N
+echo 0 > $P/period_us
+echo 1 > $P/trace
+rt_param period_us '150' refused,0
+rt_param period_us '1000' 1000
+echo 0 > $P/trace
 echo 0 > $P/period_us
 rmmod simrupt
 insmod /simrupt.ko trace=0 timer=timer_list

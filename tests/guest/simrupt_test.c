@@ -43,6 +43,10 @@
  *   failrt                    fault injection (fail-nth) in open, read, poll,
  *                             close, debugfs and parameter writes: only
  *                             ENOMEM/EINTR
+ *   kapi-teardown             with kapi's self-test build loaded: drop its test
+ *                             device and debugfs directory while their files
+ *                             are open and epoll waits on the device; the
+ *                             files must keep working or fail with EIO
  *
  * Output: one line per check, "ok <name>" or "FAIL <name>: <reason>", plus
  * "# ..." diagnostic lines.  Exit status: 0 all checks passed, 1 some failed,
@@ -2449,6 +2453,120 @@ static int cmd_failrt(void)
 /* Command line                                                       */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* kapi's teardown self-test (tests/kapi/selftest.rs)                 */
+/* ------------------------------------------------------------------ */
+
+#define KST_DEV "/dev/simrupt_kst"
+#define KST_FILE "/sys/kernel/debug/simrupt_kst/f"
+#define KST_CTL "/sys/kernel/debug/simrupt_kst_ctl/teardown"
+
+/* A line in the kernel log, so the guest can order it against the module's. */
+static void kmsg(const char *line)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open /dev/kmsg");
+	if (write(fd, line, strlen(line)) < 0)
+		die("write /dev/kmsg");
+	xclose(fd);
+}
+
+/*
+ * Opens the self-test's device and debugfs file, has epoll wait on the
+ * device (a forked child in epoll_wait()), then asks the module to drop the
+ * registration and the directory, and goes on using what it holds open.
+ */
+static int cmd_kapi_teardown(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char buf[16];
+	int fd, dfd, ctl, ep, status, rc;
+	struct pollfd pfd;
+	ssize_t r;
+	pid_t child;
+
+	fd = open(KST_DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	dfd = open(KST_FILE, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 || dfd < 0;
+	if (rc)
+		fail("open %s or %s: %s", KST_DEV, KST_FILE, ename(errno));
+	else if ((r = read(dfd, buf, 4)) != 4 || memcmp(buf, "kept", 4))
+		rc = fail("read %s before the teardown: %zd", KST_FILE, r);
+	report("kapi-teardown-open", rc);
+	if (rc)
+		return 1;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		die("epoll");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		/* Waits across the teardown; the device is never ready. */
+		struct epoll_event got;
+		int n = epoll_wait(ep, &got, 1, 1500);
+
+		_exit(n == 0 ? 0 : 1);
+	}
+	sleep_ms(300);
+
+	ctl = open(KST_CTL, O_WRONLY | O_CLOEXEC);
+	rc = ctl < 0 || write(ctl, "1\n", 2) != 2;
+	if (rc)
+		fail("write %s: %s", KST_CTL, ename(errno));
+	if (ctl >= 0)
+		xclose(ctl);
+	report("kapi-teardown-drop", rc);
+
+	rc = open(KST_DEV, O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT;
+	if (rc)
+		fail("a new open of %s after the teardown: %s, not ENOENT", KST_DEV,
+		     ename(errno));
+	report("kapi-teardown-no-new-open", rc);
+
+	r = read(fd, buf, sizeof(buf));
+	rc = r != 4 || memcmp(buf, "kst\n", 4);
+	if (rc)
+		fail("read of the open device after the teardown: %zd (%s)", r,
+		     r < 0 ? ename(errno) : "wrong bytes");
+	report("kapi-teardown-open-device-reads", rc);
+
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	rc = poll(&pfd, 1, 0) != 0;
+	if (rc)
+		fail("poll of the open device after the teardown: %s", ename(errno));
+	report("kapi-teardown-open-device-polls", rc);
+
+	r = read(dfd, buf, sizeof(buf));
+	rc = !(r == -1 && errno == EIO);
+	if (rc)
+		fail("read of the removed debugfs file: %zd (%s), not EIO", r,
+		     r < 0 ? ename(errno) : "data");
+	report("kapi-teardown-removed-debugfs-file-eio", rc);
+
+	if (waitpid(child, &status, 0) != child)
+		die("waitpid");
+	rc = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	if (rc)
+		fail("epoll_wait across the teardown did not time out cleanly");
+	report("kapi-teardown-epoll-wait", rc);
+
+	rc = epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) != 0;
+	if (rc)
+		fail("EPOLL_CTL_DEL after the teardown: %s", ename(errno));
+	report("kapi-teardown-epoll-del", rc);
+
+	kmsg("simrupt_test: kapi-teardown: closing the files\n");
+	xclose(dfd);
+	xclose(fd);
+	xclose(ep);
+	report("kapi-teardown-close", 0);
+	return failures ? 1 : 0;
+}
+
 static void usage(const char *msg)
 {
 	if (msg)
@@ -2459,7 +2577,8 @@ static void usage(const char *msg)
 		"  readers <nreaders> <seconds> | poll | select | epoll | epoll-et\n"
 		"  openclose <count> | failnth <N> <module.ko> [params]\n"
 		"  check-files idle|running|idle-reset | race <seconds>\n"
-		"  soak <seconds> <hrtimer|timer_list> | drain <bs> | failrt\n");
+		"  soak <seconds> <hrtimer|timer_list> | drain <bs> | failrt\n"
+		"  kapi-teardown\n");
 	exit(2);
 }
 
@@ -2602,6 +2721,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "failrt")) {
 		want_args(argc, 0, 0);
 		return cmd_failrt();
+	}
+	if (!strcmp(cmd, "kapi-teardown")) {
+		want_args(argc, 0, 0);
+		return cmd_kapi_teardown();
 	}
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		if (strcmp(cmd, simple[i].name))

@@ -24,6 +24,10 @@ declare -A expect=(
   [debugfs-borrowed-data]=E0308
   [kfifo-token-forged]=E0451
   [printk-format-mismatch]=E0080
+  [printk-arg-safe-impl]=E0200
+  [poll-local-queue]=E0597
+  [mutex-guard-sent]=E0277
+  [fast-buf-consumer-forged]=E0423
 )
 for name in "${!expect[@]}"; do
   log=$out/compile-fail-$name.log

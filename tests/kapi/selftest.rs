@@ -10,27 +10,40 @@
 //! What is checked, in a real kernel:
 //! - a kfifo has exactly the capacity asked for (the `rx_times` bug), and a
 //!   size kfifo would round is refused;
-//! - a kfifo token used with another fifo does nothing;
+//! - a kfifo token used with another fifo does nothing, and so does one
+//!   that outlived its fifo, used with a new fifo (likely at the same address);
 //! - a tasklet cannot run without a handle, runs with one, and not after the
 //!   last handle is gone;
 //! - dropping a timer's handle stops the timer (hrtimer and `timer_list`);
-//! - a debugfs file keeps its data alive until the directory is removed;
+//! - a debugfs file keeps its data alive until the directory is removed, and
+//!   a mode with file-type bits is refused (debugfs would `BUG()`);
 //! - a second registration of the same device slot is refused.
+//!
+//! And, driven from user space by `simrupt_test kapi-teardown` (see
+//! `tests/guest/kapi.sh`), the teardown cases: [`run`] leaves a test device
+//! `/dev/simrupt_kst` and a debugfs file `simrupt_kst/f` registered, and
+//! writing to `simrupt_kst_ctl/teardown` drops both while user space holds
+//! them open, with `epoll` waiting on the device's wait queue. The open
+//! files must keep working (the device) or fail with `EIO` (debugfs), the
+//! device must be freed only at the last `close()`, and the log stay clean.
 
 use crate::kapi::{
+    chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf},
     debugfs::{self, DebugFile, SeqWriter},
     hrtimer::{HrTimer, HrTimerHandler, Restart},
     impl_embeds,
     kfifo::Kfifo,
     tasklet::{Tasklet, TaskletHandler},
     timer_list::{new_timer_list, TimerList, TimerListHandler},
+    waitqueue::{new_waitqueue, WaitQueue},
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     bindings,
     error::code::{EBUSY, EINVAL},
+    new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::{Arc, ArcBorrow, Mutex},
 };
 
 fn report(name: &str, ok: bool, why: &str) {
@@ -65,14 +78,14 @@ impl_embeds!(Probe { timer: TimerList<Probe> });
 impl_embeds!(Probe { tasklet: Tasklet<Probe> });
 
 impl HrTimerHandler for Probe {
-    fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
         this.hr_runs.fetch_add(1, Ordering::Relaxed);
         Restart::AfterNs(1_000_000)
     }
 }
 
 impl TimerListHandler for Probe {
-    fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
         this.timer_runs.fetch_add(1, Ordering::Relaxed);
         Some(1)
     }
@@ -158,6 +171,27 @@ fn kfifo_checks() {
             "allocation failed",
         ),
     }
+    // A token that outlived its fifo: the next fifo of the same size most
+    // likely gets the freed fifo's memory (the slab hands back the object it
+    // just took), so a token naming its fifo by address would match it.
+    let mut stale_refused = true;
+    for _ in 0..8 {
+        let Ok((old, mut old_in, mut old_out)) = Kfifo::<u8>::alloc(16) else {
+            return report("kfifo-stale-token-refused", false, "allocation failed");
+        };
+        drop(old);
+        let Ok((new, _new_in, _new_out)) = Kfifo::<u8>::alloc(16) else {
+            return report("kfifo-stale-token-refused", false, "allocation failed");
+        };
+        if new.put(&mut old_in, 1) || new.get(&mut old_out).is_some() || !new.is_empty() {
+            stale_refused = false;
+        }
+    }
+    report(
+        "kfifo-stale-token-refused",
+        stale_refused,
+        "a token of a freed fifo worked on a new fifo",
+    );
 }
 
 fn probe_checks() {
@@ -217,12 +251,16 @@ fn probe_checks() {
     );
 }
 
-fn debugfs_checks(module: &'static ThisModule) {
+fn debugfs_checks() {
     let Ok(kept) = Arc::new(Kept, GFP_KERNEL) else {
         return report("debugfs-file-keeps-data", false, "allocation failed");
     };
     let mut dir = debugfs::Dir::new(c"simrupt_kapi_selftest");
-    dir.file::<Kept, 0>(c"kept", 0o444, kept.clone(), module);
+    dir.file::<Kept, 0>(c"kept", 0o444, kept.clone());
+    // Type bits in the mode (here a directory's) are refused, with a
+    // warning and no file; debugfs itself would `BUG()` on them.
+    dir.file::<Kept, 0>(c"not_a_dir", 0o040_755, kept.clone());
+    report("debugfs-mode-type-bits-refused", true, "");
     drop(kept);
     let alive_with_dir = !KEPT_DROPPED.load(Ordering::Relaxed);
     drop(dir);
@@ -233,15 +271,142 @@ fn debugfs_checks(module: &'static ThisModule) {
     );
 }
 
+/// The device of the teardown test: `read` gives its `text`, `poll` is never ready.
+#[pin_data]
+struct TestDev {
+    #[pin]
+    queue: WaitQueue,
+    /// What `read` returns: read from the device, so a `read` that ran on a
+    /// freed or missing device would not return it.
+    text: [u8; 4],
+    _freed: FreedNote,
+}
+
+/// Logs when the [`TestDev`] that owns it is freed.
+struct FreedNote;
+
+static TEST_DEV: DeviceSlot<TestDev> = DeviceSlot::new();
+
+impl CharDevice for TestDev {
+    fn slot() -> &'static DeviceSlot<Self> {
+        &TEST_DEV
+    }
+
+    fn open(_this: ArcBorrow<'_, Self>, _file: &File) -> Result {
+        Ok(())
+    }
+
+    fn release(&self, _file: &File) {}
+
+    fn read(&self, _file: &File, buf: UserBuf, len: usize) -> Result<usize> {
+        let text = &self.text;
+        let n = len.min(text.len());
+        let mut writer =
+            kernel::uaccess::UserSlice::new(crate::kapi::compat::user_ptr(buf.as_ptr()), n)
+                .writer();
+        writer.write_slice(&text[..n])?;
+        Ok(n)
+    }
+
+    fn poll<'a>(&'a self, _file: &File, table: &PollTable<'a>) -> u32 {
+        // `epoll` stays registered on this queue, and waits.
+        table.register(&self.queue);
+        0
+    }
+}
+
+impl Drop for FreedNote {
+    fn drop(&mut self) {
+        // The guest checks that this comes after the last `close()`.
+        pr_info!("kapi-selftest: teardown device freed\n");
+    }
+}
+
+/// What the teardown test drops on request: the test device and a debugfs directory.
+#[pin_data]
+struct Teardown {
+    #[pin]
+    held: Mutex<Option<(chrdev::Registration<TestDev>, debugfs::Dir)>>,
+}
+
+impl DebugFile<0> for Teardown {
+    fn show(&self, out: &mut SeqWriter<'_>) -> core::fmt::Result {
+        let armed = self.held.lock().is_some();
+        core::fmt::Write::write_str(out, if armed { "armed\n" } else { "dropped\n" })
+    }
+
+    /// Any write drops the registration and the directory, once.
+    fn write(&self, _text: &[u8]) -> Result {
+        let held = self.held.lock().take();
+        let found = held.is_some();
+        drop(held);
+        pr_info!("kapi-selftest: teardown dropped={}\n", found);
+        Ok(())
+    }
+}
+
+/// Registers the teardown test's device and debugfs file, and the control
+/// file that drops them; returns the control directory, to keep until unload.
+fn teardown_setup() -> Option<debugfs::Dir> {
+    let dev = match Arc::pin_init(
+        pin_init!(TestDev {
+            queue <- new_waitqueue!(c"kapi_selftest::queue"),
+            text: *b"kst\n",
+            _freed: FreedNote,
+        }),
+        GFP_KERNEL,
+    ) {
+        Ok(dev) => dev,
+        Err(_) => {
+            report("teardown-setup", false, "allocation failed");
+            return None;
+        }
+    };
+    let reg = match chrdev::Registration::new(c"simrupt_kst", dev) {
+        Ok(reg) => reg,
+        Err(_) => {
+            report("teardown-setup", false, "registration failed");
+            return None;
+        }
+    };
+    let Ok(kept) = Arc::new(Kept, GFP_KERNEL) else {
+        report("teardown-setup", false, "allocation failed");
+        return None;
+    };
+    let mut dir = debugfs::Dir::new(c"simrupt_kst");
+    dir.file::<Kept, 0>(c"f", 0o444, kept);
+    let control = match Arc::pin_init(
+        pin_init!(Teardown {
+            held <- new_mutex!(Some((reg, dir)), "kapi_selftest::teardown"),
+        }),
+        GFP_KERNEL,
+    ) {
+        Ok(control) => control,
+        Err(_) => {
+            report("teardown-setup", false, "allocation failed");
+            return None;
+        }
+    };
+    let mut ctl = debugfs::Dir::new(c"simrupt_kst_ctl");
+    ctl.file::<Teardown, 0>(c"teardown", 0o600, control);
+    report("teardown-setup", true, "");
+    Some(ctl)
+}
+
 /// Runs every check; `dup` tries a second registration of the device slot.
-pub(crate) fn run(module: &'static ThisModule, dup: impl FnOnce() -> Result) {
+///
+/// Returns the teardown test's control directory (see the module docs),
+/// which the module keeps until it is unloaded.
+pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
-    debugfs_checks(module);
+    debugfs_checks();
     report(
         "device-slot-second-registration-refused",
         matches!(dup(), Err(e) if e == EBUSY),
         "a second registration of the same slot was not refused with EBUSY",
     );
+    let ctl = teardown_setup();
     pr_info!("kapi-selftest: done\n");
+    ctl
 }
