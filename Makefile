@@ -19,8 +19,10 @@
 #   make check-fresh-root FRESH_ROOT_ARGS=--backports-qemu   ... with backports' qemu-utils preinstalled
 #   make clean | modules_install
 #
-# KERNEL=6.12|7.3 picks the project's test kernel for demo, shell, module, kernel,
-# print-kdir, bench and lesson (default 6.12, the LTS), and limits check to that kernel.
+# KERNEL=6.12|7.3|6.12-kasan picks the project's test kernel for demo, shell, module,
+# kernel, print-kdir, bench and lesson (default 6.12, the LTS), and limits check to that
+# kernel. 6.12-kasan is 6.12 built with clang and KASAN (kernel/kasan.config): it
+# reports any use-after-free or out-of-bounds access, in C or in Rust.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 # The rustc the kernel in KDIR was built with (Rust objects from different
@@ -30,6 +32,13 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 RUSTC ?=
 # The project's test kernel (kernel/supported.sh); the scripts read it from the environment.
 export KERNEL LESSON
+# A kernel built with clang (the KASAN test kernel, KERNEL=6.12-kasan) needs
+# its modules built by the same LLVM: its .config says which clang
+# (CONFIG_CLANG_VERSION=190107 is clang 19: LLVM=-19, clang-19 and ld.lld-19).
+KDIR_CLANG := $(shell sed -n 's/^CONFIG_CLANG_VERSION=\([1-9][0-9]*\)[0-9]\{4\}$$/\1/p' $(KDIR)/.config 2>/dev/null)
+ifneq ($(KDIR_CLANG),)
+LLVM ?= $(if $(shell command -v clang-$(KDIR_CLANG)),-$(KDIR_CLANG),1)
+endif
 
 all: modules
 
@@ -37,10 +46,10 @@ all: modules
 KDIR_RUSTC := $(wildcard $(CURDIR)/scripts/kdir-rustc.sh)
 modules modules_install:
 	@rustc=$$($(if $(KDIR_RUSTC),$(KDIR_RUSTC) $(KDIR) $(RUSTC),echo $(or $(RUSTC),rustc))) && \
-	  $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$$rustc $@
+	  $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$$rustc $(if $(LLVM),LLVM=$(LLVM)) $@
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(RUSTC),RUSTC=$(RUSTC)) $@
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(RUSTC),RUSTC=$(RUSTC)) $(if $(LLVM),LLVM=$(LLVM)) $@
 
 # Build simrupt.ko for this machine's own Debian 13 kernel (or NATIVE_KERNEL=
 # a release, e.g. 7.3.4+deb13-amd64): scripts/native.sh, Documentation/native.md.

@@ -18,6 +18,10 @@
 # tree's Makefile), a hash of kernel/simrupt.config, and the versions of rustc,
 # bindgen and libclang: Rust objects built by one rustc cannot be linked with
 # another's, and bindgen's output depends on libclang.
+#
+# V-kasan (KERNEL=6.12-kasan) is the same kernel with kernel/kasan.config
+# merged on top, built with LLVM=-$SIMRUPT_LLVM_VERSION (Debian's clang, lld and
+# llvm of that one version); its key adds that fragment and their versions.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +45,16 @@ done
 kernel_check "$kv"
 pkg=$(kernel_package "$kv")
 suite=$(kernel_suite "$kv")
+fragments=("$fragment")
+llvm=()
+if [ "$(kernel_flavour "$kv")" = kasan ]; then
+  fragments+=("$here/kernel/kasan.config")
+  llvm=(LLVM=-"$SIMRUPT_LLVM_VERSION")
+  for t in clang ld.lld llvm-ar llvm-nm llvm-objcopy; do
+    command -v "$t-$SIMRUPT_LLVM_VERSION" >/dev/null ||
+      { say "$t-$SIMRUPT_LLVM_VERSION missing: run scripts/deps.sh"; exit 1; }
+  done
+fi
 
 # libclang for bindgen: the newest installed LLVM's (Linux 7.3 needs >= 17;
 # Debian 12's default libclang is 14, so scripts/deps.sh installs libclang-19).
@@ -93,15 +107,24 @@ kernel_version() {
 }
 
 build_key() {
-  { cat "$fragment"; "$RUSTC" --version; bindgen --version 2>/dev/null || echo no-bindgen
-    basename "$(readlink -f "${libclang:-none}")"; } | sha256sum | cut -c1-12
+  { cat "${fragments[@]}"; "$RUSTC" --version; bindgen --version 2>/dev/null || echo no-bindgen
+    basename "$(readlink -f "${libclang:-none}")"
+    if ((${#llvm[@]})); then
+      "clang-$SIMRUPT_LLVM_VERSION" --version | head -n 1; "ld.lld-$SIMRUPT_LLVM_VERSION" --version
+    fi; } | sha256sum | cut -c1-12
+}
+# build-6.12.118-HASH, build-6.12.118-kasan-HASH
+build_name() {
+  local suffix=
+  [ "$(kernel_flavour "$kv")" = kasan ] && suffix=-kasan
+  echo "build-$(kernel_version)$suffix-$(build_key)"
 }
 
 if [ "$mode" = print ]; then
   if [ ! -f "$src/Makefile" ]; then
     say "Linux $kv: no kernel source unpacked yet: run 'make kernel KERNEL=$kv' first"; exit 1
   fi
-  echo "$CACHE/build-$(kernel_version)-$(build_key)"
+  echo "$CACHE/$(build_name)"
   exit 0
 fi
 
@@ -113,7 +136,7 @@ fi
 [ "$mode" = fetch ] && { echo "$src"; exit 0; }
 
 ver=$(kernel_version)
-kdir=$CACHE/build-$ver-$(build_key)
+kdir=$CACHE/$(build_name)
 stamp=$kdir/.simrupt-build-complete
 
 if [ -f "$stamp" ]; then
@@ -121,12 +144,12 @@ if [ -f "$stamp" ]; then
   echo "$kdir"; exit 0
 fi
 
-mk() { make -C "$src" O="$kdir" RUSTC="$RUSTC" "$@"; }
+mk() { make -C "$src" O="$kdir" RUSTC="$RUSTC" "${llvm[@]}" "$@"; }
 
 mkdir -p "$kdir"
-say "configuring Linux $ver: tinyconfig + kernel/simrupt.config (libclang: ${libclang:-default})"
+say "configuring Linux $ver: tinyconfig + ${fragments[*]#"$here"/} (libclang: ${libclang:-default}${llvm:+, ${llvm[*]}})"
 mk -s tinyconfig >/dev/null
-"$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$fragment" >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${fragments[@]}" >/dev/null
 mk -s olddefconfig >/dev/null
 
 # Every option the fragment asks for must have survived olddefconfig.
@@ -140,7 +163,7 @@ while IFS= read -r line; do
   opt=${want#\# }; opt=${opt%%[= ]*}
   got=$(grep -E "^(# )?$opt[= ]" "$kdir/.config" || echo "# $opt is not set")
   if [ "$got" != "$want" ]; then say "config: wanted '$want', got '$got'"; bad=1; fi
-done < "$fragment"
+done < <(cat "${fragments[@]}")
 if ((bad)); then
   say "the fragment did not apply; the kernel's own diagnosis:"
   mk rustavailable >&2 || true

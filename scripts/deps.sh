@@ -176,6 +176,9 @@ declare -A WHY=(
   [rsync]="kernel headers install"
   [kmod]="depmod, for make modules_install"
   [tmux]="make check types into make shell through a real terminal, as a learner does"
+  [clang-19]="the C compiler of the KASAN test kernel (KASAN with Rust needs a clang build, LLVM=-19)"
+  [lld-19]="the linker of the KASAN test kernel (LLVM=-19)"
+  [llvm-19]="llvm-ar, llvm-nm, llvm-objcopy for the KASAN test kernel (LLVM=-19)"
 )
 
 # QEMU: a qemu-system-x86_64 that is already there and new enough (the oldest

@@ -179,7 +179,7 @@ say "booting Linux $rel in QEMU (2 CPUs, software emulation): a few seconds"
 qemu_rc=0
 qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nodefaults -display none -no-reboot \
   -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$run/initramfs.gz" \
-  -append "console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 TERM=${TERM:-vt100}" \
+  -append "console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 TERM=${TERM:-vt100}$(kernel_cmdline_extra "$kdir")" \
   -chardev "stdio,id=con,mux=on,signal=off${SIMRUPT_SHELL_LOG:+,logfile=$SIMRUPT_SHELL_LOG}" -serial chardev:con -mon chardev=con,mode=readline \
   -serial "unix:$run/ttyS1.sock,server=on,wait=off" -serial "unix:$run/ttyS2.sock,server=on,wait=off" \
   -virtfs "local,path=$here,mount_tag=host,security_model=none,readonly=on" \

@@ -73,6 +73,8 @@ accel=tcg
 # loglevel=5: warnings and worse reach the console at once (so a hung guest
 # still shows them); guest scripts dump the full log with `dmesg -c` as they go.
 cmdline="console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 oops=panic"
+# The KASAN kernel's own options (kernel/supported.sh).
+if [ -n "$kdir" ]; then cmdline+=$(. "$here/kernel/supported.sh"; kernel_cmdline_extra "$kdir"); fi
 set +e
 timeout --foreground -k 5 "$timeout" \
   qemu-system-x86_64 -accel "$accel" -smp "$smp" -m 1G -nographic -no-reboot \
