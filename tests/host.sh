@@ -33,7 +33,7 @@ if [ -n "$missing" ]; then
 fi
 
 # rustfmt follows `mod` declarations, so simrupt.rs covers the module's files.
-if /usr/bin/rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs \
+if /usr/bin/rustfmt --check --edition 2021 simrupt.rs tests/broken/simrupt_broken.rs tests/broken/simrupt_uaf.rs \
      tests/histogram/lib.rs > "$logs/rustfmt.log" 2>&1; then
   echo "ok rustfmt"
 else

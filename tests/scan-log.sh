@@ -13,7 +13,10 @@
 # Prints one line per finding, "<category>: <log line>", and exits 1 if there
 # is any, 0 if the log is clean. Categories: warning, bug, oops, lockdep,
 # atomic-sleep, leak, debugobjects, list-corruption, lockup, context-check,
-# invariant (simrupt's own report of a broken internal invariant: a bug).
+# invariant (simrupt's own report of a broken internal invariant: a bug),
+# kasan (KASAN: a use-after-free or out-of-bounds access, the KASAN test
+# kernel), slub-debug (SLUB's own checks, slub_debug=: a red zone or poison
+# overwritten, a double free).
 set -euo pipefail
 allow_alloc=0
 if [ "${1:-}" = --allow-alloc-failures ]; then allow_alloc=1; shift; fi
@@ -34,6 +37,8 @@ atomic-sleep	sleeping function called from invalid context|scheduling while atom
 lockdep	possible circular locking dependency|possible recursive locking|inconsistent lock state|possible irq lock inversion|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|lock held when returning to user space|BUG: held lock freed|INFO: trying to register non-static key|bad unlock balance
 leak	unreferenced object 0x|suspected memory leak
 debugobjects	ODEBUG:
+kasan	BUG: KASAN: |KASAN: [a-z-]+ in 
+slub-debug	BUG [A-Za-z0-9_:.()-]+ \((Not tainted|Tainted: [^)]*)\): |Redzone overwritten|Poison overwritten|Object already free|Freepointer corrupt
 list-corruption	list_(add|del) corruption
 lockup	soft lockup|hard LOCKUP|rcu.*detected stalls|blocked for more than [0-9]+ seconds
 oops	Oops|general protection fault|Kernel panic|kernel BUG at|Unable to handle kernel
