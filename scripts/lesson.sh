@@ -21,7 +21,8 @@
 #
 # A lesson is lessons/NAME.txt: header lines "summary:", "kind:" (runtime or
 # compile), "expect:" (an extended regex the kernel log must match; several
-# lines: all must match) or "error:" (the rustc error code a compile lesson
+# lines: all must match; "expect-kasan:" lines replace them on the KASAN test
+# kernel, KERNEL=6.12-kasan) or "error:" (the rustc error code a compile lesson
 # must fail with), "crash: yes" if the guest is expected to die, "crash: maybe"
 # if it may (otherwise it must finish); then a line
 # "---" and the explanation. A runtime lesson has lessons/NAME.sh, run in the
@@ -47,6 +48,14 @@ cmd=${1:-list}; [ $# -gt 0 ] && shift
 txt() { echo "$here/lessons/$1.txt"; }
 field() { sed -n "/^---\$/q; s/^$2: //p" "$(txt "$1")"; }
 explanation() { sed '1,/^---$/d' "$(txt "$1")"; }
+# expects NAME: the reports this kernel must show (KASAN's own, on a KASAN kernel).
+expects() {
+  if grep -q '^CONFIG_KASAN=y' "$kdir/.config" 2>/dev/null && [ -n "$(field "$1" expect-kasan)" ]; then
+    field "$1" expect-kasan
+  else
+    field "$1" expect
+  fi
+}
 known() { [ -f "$(txt "$1")" ] || { echo "lesson.sh: no lesson '$1' (make lesson lists them)" >&2; exit 2; }; }
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
@@ -82,10 +91,14 @@ report() {
     n=$(grep -n -E -m1 -- "$re" "$f" | cut -d: -f1) || true
     [ -n "$n" ] || continue
     # Back up over the report's banner ("=====", "[ cut here ]", blank);
-    # stop at its end: the last frame of the trace, or the next report.
+    # stop at its end: the last frame of the trace, or the next report. A
+    # KASAN report goes on after its trace (the stacks that allocated and
+    # freed the memory, the shadow bytes) to its closing "=====" line.
     awk -v n="$n" 'NR >= n - 4 && NR < n && /(====|cut here|\] *$)/ { print; next }
+      NR == n { kasan = /BUG: KASAN:/ }
       NR >= n { print; shown++ }
-      NR > n && (/<\/TASK>|---\[ end trace|^----- end of|Kernel panic/ || shown >= 60) { exit }' "$f"
+      NR > n && kasan && (/\] =====/ || shown >= 160) { exit }
+      NR > n && !kasan && (/<\/TASK>|---\[ end trace|^----- end of|Kernel panic/ || shown >= 60) { exit }' "$f"
     break
   done
   rm -f "$dumped"
@@ -134,7 +147,12 @@ cmd_run() {
     fi
     bold "== The kernel's report (dmesg; full console in $dir/console.log)"
     local re
-    while IFS= read -r re; do report "$dir/console.log" "$re"; echo; done < <(field "$name" expect)
+    while IFS= read -r re; do report "$dir/console.log" "$re"; echo; done < <(expects "$name")
+    # On a KASAN kernel, KASAN's own report too, if the ones above were others.
+    if grep -q '^CONFIG_KASAN=y' "$kdir/.config" && grep -q 'BUG: KASAN:' "$dir/console.log" &&
+       ! { expects "$name" | while IFS= read -r re; do grep -m1 -E -- "$re" "$dir/console.log"; done; } | grep -q 'BUG: KASAN:'; then
+      report "$dir/console.log" 'BUG: KASAN:'; echo
+    fi
   fi
   bold "== Why"
   explanation "$name"
@@ -178,7 +196,7 @@ check_one() {
     missing=
     while IFS= read -r re; do
       grep -q -E -- "$re" "$dir/console.log" || missing="$missing '$re'"
-    done < <(field "$name" expect)
+    done < <(expects "$name")
     # A lesson whose mistake may take the guest down ("crash: maybe") can
     # die before it shows every report: that outcome depends on timing, not
     # on the code, so it gets one more boot. Each report must still appear
@@ -204,7 +222,7 @@ check_one() {
   "$here/tests/scan-log.sh" "$dir/console.log" > "$scan" || true
   while IFS= read -r re; do
     grep -q -E -- "$re" "$scan" || unflagged="$unflagged '$re'"
-  done < <(field "$name" expect)
+  done < <(expects "$name")
   if [ -n "$unflagged" ]; then
     echo "FAIL lesson-$name-scanned: tests/scan-log.sh does not flag$unflagged"
   else
