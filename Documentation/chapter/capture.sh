@@ -5,6 +5,7 @@
 #
 #   Documentation/chapter/capture.sh [KERNEL...]     (default: 6.12 7.3)
 #   Documentation/chapter/capture.sh --lessons [KERNEL...]
+#   Documentation/chapter/capture.sh --kasan
 #
 # For each kernel it runs `make shell KERNEL=K` in a terminal (tmux, through
 # tests/shell/tmux.sh), waits for the `(vm) / # ` prompt, types each command
@@ -13,6 +14,8 @@
 # prompts, commands and outputs, unedited, to transcript-K.txt here.
 # --lessons instead writes lessons-K.txt: `scripts/lesson.sh run NAME` for the
 # compile-time lessons (their rustc errors; host only, no VM).
+# --kasan writes lessons-6.12-kasan.txt: `make lesson NAME=no-teardown
+# KERNEL=6.12-kasan`, the teardown lesson on the KASAN test kernel (unit 6).
 #
 # The chapter's ```console blocks quote these files line for line, and
 # tests/chapter/check.sh (in make check's host tests) fails when a quoted line
@@ -23,6 +26,16 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 out=$here/Documentation/chapter
 lessons=0
 [ "${1:-}" = --lessons ] && { lessons=1; shift; }
+if [ "${1:-}" = --kasan ]; then
+  kv=6.12-kasan
+  {
+    echo "\$ make lesson NAME=no-teardown KERNEL=$kv"
+    (cd "$here" && make -s lesson NAME=no-teardown KERNEL=$kv 2>&1) |
+      sed 's/\x1b\[[0-9;]*m//g; s|/tmp/simrupt-lesson\.[A-Za-z0-9]*|/tmp/simrupt-lesson.XXXXXX|g'
+  } > "$out/lessons-$kv.txt"
+  echo "wrote $out/lessons-$kv.txt"
+  exit 0
+fi
 kernels=${*:-6.12 7.3}
 
 if ((lessons)); then
