@@ -59,22 +59,24 @@ else
   trap unmount_all EXIT
   for m in /dev /dev/pts /proc /sys; do mount --bind "$m" "$root$m"; done
   b=$root/root/simrupt-bench
-  rm -rf "$b"; copy_tree "$b"
+  rm -rf "$b" "$b-out"; copy_tree "$b"; mkdir -p "$b-out"
   # As `make native` builds simrupt.ko (its toolchain, its build tree);
   # BENCH_VARIANT reaches Kbuild through the environment.
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin bash -c "
-    set -e; cd /root/simrupt-bench; mkdir -p out
+    set -e; cd /root/simrupt-bench
+    # (out of the tree: the module's make clean removes every .ko below it)
+    out=/root/simrupt-bench-out
     kdir=\$(scripts/native.sh --release $rel --print-kdir)
     make -s -C \$kdir M=\$PWD/bench/cref modules >/dev/null
     make -s -C \$kdir M=\$PWD/bench/floor modules >/dev/null
-    cp bench/cref/*.ko bench/floor/*.ko out/
+    cp bench/cref/*.ko bench/floor/*.ko \$out/
     for v in '' $variants; do
-      BENCH_VARIANT=\$v scripts/native.sh --release $rel >/dev/null 2>out/build.log || { cat out/build.log; exit 1; }
-      cp simrupt.ko out/simrupt\${v:+-\$v}.ko
+      BENCH_VARIANT=\$v scripts/native.sh --release $rel >/dev/null 2>\$out/build.log || { cat \$out/build.log; exit 1; }
+      cp simrupt.ko \$out/simrupt\${v:+-\$v}.ko
     done" > "$work/native-build.log" 2>&1 ||
     { tail -n 20 "$work/native-build.log"; echo "building the modules for $rel failed"; exit 1; }
   unmount_all
-  cp "$b"/out/*.ko "$work/"
+  cp "$b-out"/*.ko "$work/"
   boot=(--bzimage "$vmlinuz")
 fi
 if [ "$mode" = kdir ]; then
