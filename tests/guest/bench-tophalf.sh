@@ -19,6 +19,7 @@
 # cycles of the x86-tsc trace clock (TSC-MHZ converts them to ns).
 # Output lines:
 #   TSC-MHZ|mhz
+#   CLOCKSOURCE|the clocksource ktime_get() reads
 #   TOPHALF|round|variant|ticks|in_irq median ns|callback median cycles|tasklet median cycles|in_softirq median ns|same-CPU ticks|same-CPU median ns|cross-CPU ticks|cross-CPU median ns
 #   FLOOR|round|variant|callbacks|callback median cycles
 # (in_softirq: simrupt's "simrupt_tasklet_func in_softirq" lines; same-/cross-
@@ -41,6 +42,7 @@ done
 mhz=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\)\.[0-9]* MHz.*/\1/p' | head -n 1)
 [ -n "$mhz" ] || mhz=$(sed -n 's/^cpu MHz[^:]*: \([0-9]*\).*/\1/p' /proc/cpuinfo | head -n 1)
 echo "TSC-MHZ|$mhz"
+echo "CLOCKSOURCE|$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
 # modrange MOD: "lo hi", the loaded module's memory as 16 hex digits, from
 # /proc/modules (the test kernel has no kallsyms: its trace events show a
