@@ -96,6 +96,7 @@ if ! grep -q '^FLOOR|' "$log"; then
   echo "top-half VM run failed; console log: $log" >&2; rm -rf "$work"; exit 1
 fi
 grep '^SIMRUPT-BENCH-MISSING' "$log" || true
+tr -d '\r' < "$log" | sed -n 's/^CLOCKSOURCE|/(guest clocksource: /p' | sed 's/$/)/'
 tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR)\|' | awk -F'|' '
   function med(s,   a, k, i, j, x) {
     k = split(s, a, " ")
