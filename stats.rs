@@ -291,15 +291,22 @@ impl Stats {
     /// The top half ran on `cpu` from `start` until now; returns how long, in ns.
     pub(crate) fn top_half_ran(&self, cpu: u32, start: u64) -> u64 {
         let spent = crate::now_ns().saturating_sub(start);
-        self.top_half_cpu.inc(cpu);
-        self.top_half_ns.record(spent);
+        // `make bench`'s variants without statistics (see Kbuild).
+        #[cfg(not(any(bench_variant = "no-stats", bench_variant = "bare")))]
+        {
+            self.top_half_cpu.inc(cpu);
+            self.top_half_ns.record(spent);
+        }
         spent
     }
 
     /// The top half is making `burst` bytes at `now`, and will schedule the bottom half.
     pub(crate) fn produced(&self, burst: u32, now: u64) {
-        self.produced.fetch_add(u64::from(burst), Relaxed);
-        Self::mark_pending(&self.bottom_half_pending_since, now);
+        #[cfg(not(any(bench_variant = "no-stats", bench_variant = "bare")))]
+        {
+            self.produced.fetch_add(u64::from(burst), Relaxed);
+            Self::mark_pending(&self.bottom_half_pending_since, now);
+        }
     }
 
     /// `dropped` of those bytes found `fast_buf` full.

@@ -1,19 +1,117 @@
 # SPDX-License-Identifier: GPL-2.0
-# Guest side of the top-half comparison in `make bench`: the C reference top
-# half (/simrupt_cref.ko), simrupt before the printk change
-# (/simrupt-before.ko) and simrupt now (/simrupt.ko), alternated in one boot,
-# ROUNDS rounds of SECS seconds each at delay=100 with trace on. Each run's
-# top-half times come from its own "timer_handler in_irq: N ns" lines.
-# Output: "TOPHALF|round|variant|ticks|median ns" lines, then trace-off runs
-# of simrupt now ("TOPHALF-OFF|timer|ticks|median ns" from the latency histogram).
-ROUNDS=${ROUNDS:-5}
-SECS=${SECS:-6}
-D=/sys/kernel/debug/simrupt
+# Guest side of the top-half comparisons in `make bench`, one boot:
+#
+#  1. trace on, like for like: the C reference top half (/simrupt_cref.ko),
+#     simrupt (/simrupt.ko) with timer=timer_list and with hrtimer, and
+#     simrupt's benchmark variants (/simrupt-VARIANT.ko: no-stats,
+#     plain-tasklet, no-check, bare), all with bottom_half=tasklet,
+#     alternated in ROUNDS rounds of SECS seconds at delay=100. A run's
+#     top-half time is its own "timer_handler in_irq: N ns" lines (the span
+#     between the two clock reads around process_data, which holds the two
+#     inner trace lines, in C and in Rust).
+#  2. trace off, against the floor: /floor_hrtimer.ko and /floor_timer_list.ko
+#     (callbacks that only re-arm), simrupt and its bare variant for both
+#     timers, and the C reference, alternated in OFF_ROUNDS rounds.
+#
+# In every run the timer core's own trace events (timer:hrtimer_expire_*,
+# timer:timer_expire_*, irq:tasklet_*) time the whole timer callback and the
+# whole tasklet of the module under test, the same way for C and Rust, in
+# cycles of the x86-tsc trace clock (TSC-MHZ converts them to ns).
+# Output lines:
+#   TSC-MHZ|mhz
+#   CLOCKSOURCE|the clocksource ktime_get() reads
+#   TOPHALF|round|variant|ticks|in_irq median ns|callback median cycles|tasklet median cycles|in_softirq median ns|same-CPU ticks|same-CPU median ns|cross-CPU ticks|cross-CPU median ns
+#   FLOOR|round|variant|callbacks|callback median cycles
+# (in_softirq: simrupt's "simrupt_tasklet_func in_softirq" lines; same-/cross-
+# CPU: whether the work item of that tick ran on the tasklet's CPU.)
+ROUNDS=${ROUNDS:-9}
+OFF_ROUNDS=${OFF_ROUNDS:-5}
+SECS=${SECS:-5}
+T=/sys/kernel/tracing
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
 in_irq() { dmesg | sed -n 's/.*timer_handler in_irq: \([0-9]*\) ns$/\1/p'; }
 
-run_simrupt() { # KO TIMER: one run of simrupt, reading the device so it ticks
-  insmod "$1" delay=100 timer="$2" || return 1
+[ -e $T/trace ] || mount -t tracefs nodev $T
+echo 0 > $T/tracing_on
+echo x86-tsc > $T/trace_clock
+echo 2048 > $T/buffer_size_kb
+for e in timer/hrtimer_expire_entry timer/hrtimer_expire_exit timer/timer_expire_entry \
+    timer/timer_expire_exit irq/tasklet_entry irq/tasklet_exit; do
+  echo 1 > $T/events/$e/enable || echo "SIMRUPT-BENCH-MISSING $e"
+done
+mhz=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\)\.[0-9]* MHz.*/\1/p' | head -n 1)
+[ -n "$mhz" ] || mhz=$(sed -n 's/^cpu MHz[^:]*: \([0-9]*\).*/\1/p' /proc/cpuinfo | head -n 1)
+echo "TSC-MHZ|$mhz"
+echo "CLOCKSOURCE|$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+# modrange MOD: "lo hi", the loaded module's memory as 16 hex digits, from
+# /proc/modules (the test kernel has no kallsyms: its trace events show a
+# module's callback as function=0xffffffffa0000000).
+modrange() {
+  awk -v m="$1" '$1 == m { print $2, $6 }' /proc/modules | while read -r size base; do
+    printf '%016x %016x\n' "$base" "$((base + size))"
+  done
+}
+# durations MOD ENTRY EXIT FIELD: from the trace, the cycles between each
+# ENTRY event of a callback of module MOD (by name, or by address in
+# $RANGE_MOD) and the EXIT event of the same object (FIELD=ptr) on the same
+# CPU, one per line.
+durations() {
+  eval "range=\$RANGE_$1"
+  awk -v mod="[$1]" -v en="$2:" -v ex="$3:" -v f="$4=" -v lo="${range% *}" -v hi="${range#* }" '
+    function ours(   i, a) {
+      if (index($0, mod) > 0) return 1
+      for (i = 1; i <= NF; i++) if (index($i, "function=0x") == 1) {
+        a = substr($i, 12); while (length(a) < 16) a = "0" a
+        return lo != "" && a >= lo && a < hi
+      }
+      return 0
+    }
+    /^#/ { next }
+    {
+      cpu = ""; ev = ""; obj = ""
+      for (i = 1; i <= NF; i++) {
+        if (cpu == "" && $i ~ /^\[[0-9]+\]$/) cpu = $i
+        if ($i == en || $i == ex) { ev = $i; ts = $(i - 1); sub(/:$/, "", ts) }
+        if (index($i, f) == 1) obj = substr($i, length(f) + 1)
+      }
+      if (ev == en && ours()) { start[cpu] = ts; of[cpu] = obj }
+      else if (ev == en) delete start[cpu]
+      if (ev == ex && (cpu in start) && of[cpu] == obj) { print ts - start[cpu]; delete start[cpu] }
+    }' $T/trace
+}
+# callbacks MOD KIND: the timer callback's cycles (KIND hrtimer or timer_list).
+callbacks() {
+  if [ "$2" = hrtimer ]; then durations "$1" hrtimer_expire_entry hrtimer_expire_exit hrtimer
+  else durations "$1" timer_expire_entry timer_expire_exit timer; fi
+}
+tasklets() { durations "$1" tasklet_entry tasklet_exit tasklet; }
+
+# softirq_split: "same-CPU ticks|median|cross-CPU ticks|median" of simrupt's
+# in_softirq times, by whether the k-th work item ran on the k-th tasklet's CPU.
+softirq_split() {
+  dmesg | awk '
+    /simrupt_tasklet_func in_softirq:/ { n++; c = $0; sub(/.*\[CPU#/, "", c); sub(/\].*/, "", c)
+      t = $0; sub(/.* in_softirq: /, "", t); sub(/ ns.*/, "", t); tc[n] = c; tt[n] = t }
+    /\] simrupt_work_func$/ { m++; c = $0; sub(/.*\[CPU#/, "", c); sub(/\].*/, "", c); wc[m] = c }
+    END { for (k = 1; k <= n && k <= m; k++) print (tc[k] == wc[k] ? "same" : "cross"), tt[k] }' > /tmp/split
+  for s in same cross; do
+    printf '%s|%s' "$(grep -c "^$s " /tmp/split)" "$(sed -n "s/^$s //p" /tmp/split | median)"
+    [ $s = same ] && printf '|'
+  done
+}
+
+trace_start() { dmesg -c > /dev/null; echo > $T/trace; echo 1 > $T/tracing_on; }
+trace_stop() { echo 0 > $T/tracing_on; }
+
+# ins MOD KO ARGS...: insmod KO and note module MOD's address range in RANGE_MOD.
+ins() {
+  m=$1; ko=$2; shift 2
+  insmod "$ko" "$@" || return 1
+  eval "RANGE_$m=\"$(modrange $m)\""
+}
+run_simrupt() { # KO TIMER TRACE: one run of simrupt, reading the device so it ticks
+  ins simrupt "$1" delay=100 timer="$2" bottom_half=tasklet trace="$3" || return 1
   cat /dev/simrupt > /dev/null &
   pid=$!
   sleep "$SECS"
@@ -21,34 +119,44 @@ run_simrupt() { # KO TIMER: one run of simrupt, reading the device so it ticks
   rmmod simrupt
 }
 
+# --- 1. Trace on -----------------------------------------------------------------
 r=1
 while [ $r -le "$ROUNDS" ]; do
-  for v in cref before-timer_list now-timer_list before-hrtimer now-hrtimer; do
-    dmesg -c > /dev/null
+  for v in cref timer_list hrtimer no-stats plain-tasklet no-check bare; do
+    trace_start
     case $v in
-      cref) insmod /simrupt_cref.ko delay=100 && sleep "$SECS" && rmmod simrupt_cref ;;
-      before-*) [ -f /simrupt-before.ko ] || continue; run_simrupt /simrupt-before.ko "${v#before-}" ;;
-      now-*) run_simrupt /simrupt.ko "${v#now-}" ;;
+      cref) ins simrupt_cref /simrupt_cref.ko delay=100 && sleep "$SECS" && rmmod simrupt_cref; mod=simrupt_cref; kind=timer_list ;;
+      timer_list | hrtimer) run_simrupt /simrupt.ko $v 1; mod=simrupt; kind=$v ;;
+      *) [ -f /simrupt-$v.ko ] || { trace_stop; continue; }
+        run_simrupt /simrupt-$v.ko timer_list 1; mod=simrupt; kind=timer_list ;;
     esac
-    echo "TOPHALF|$r|$v|$(in_irq | wc -l)|$(in_irq | median)"
+    trace_stop
+    split='0|0|0|0'
+    [ $mod = simrupt ] && split=$(softirq_split)
+    soft=$(dmesg | sed -n 's/.*simrupt_tasklet_func in_softirq: \([0-9]*\) ns$/\1/p' | median)
+    echo "TOPHALF|$r|$v|$(in_irq | wc -l)|$(in_irq | median)|$(callbacks $mod $kind | median)|$(tasklets $mod | median)|$soft|$split"
   done
   r=$((r + 1))
 done
 
-# Trace off. The C reference still logs its in_irq line, outside the timed
-# span; simrupt logs nothing, so its time is the median of the top_half
-# histogram (a log2 bucket, interpolated: coarser).
-dmesg -c > /dev/null
-insmod /simrupt_cref.ko delay=100 trace=0 && sleep $((SECS * 2)) && rmmod simrupt_cref
-echo "TOPHALF-OFF|cref (timer_list)|$(in_irq | wc -l)|$(in_irq | median)"
-for timer in timer_list hrtimer; do
-  insmod /simrupt.ko delay=100 timer=$timer trace=0
-  echo reset > $D/latency
-  cat /dev/simrupt > /dev/null &
-  pid=$!
-  sleep $((SECS * 2))
-  kill $pid; wait $pid 2>/dev/null
-  echo "TOPHALF-OFF|$timer|$(grep '^top_half: count' $D/latency | awk '{ print $3 "|" $7 }')"
-  rmmod simrupt
+# --- 2. Trace off, against the floor ---------------------------------------------
+r=1
+while [ $r -le "$OFF_ROUNDS" ]; do
+  for v in floor-hrtimer hrtimer bare-hrtimer floor-timer_list timer_list bare-timer_list cref; do
+    trace_start
+    case $v in
+      floor-*) ins floor_${v#floor-} /floor_${v#floor-}.ko delay=100 && sleep "$SECS" && rmmod floor_${v#floor-}
+        mod=floor_${v#floor-}; kind=${v#floor-} ;;
+      bare-*) [ -f /simrupt-bare.ko ] || { trace_stop; continue; }
+        run_simrupt /simrupt-bare.ko ${v#bare-} 0; mod=simrupt; kind=${v#bare-} ;;
+      cref) ins simrupt_cref /simrupt_cref.ko delay=100 trace=0 report=0 && sleep "$SECS" && rmmod simrupt_cref
+        mod=simrupt_cref; kind=timer_list ;;
+      *) run_simrupt /simrupt.ko $v 0; mod=simrupt; kind=$v ;;
+    esac
+    trace_stop
+    callbacks $mod $kind > /tmp/cb
+    echo "FLOOR|$r|$v|$(wc -l < /tmp/cb)|$(median < /tmp/cb)"
+  done
+  r=$((r + 1))
 done
 dmesg -c > /dev/null

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Part 3 of `make bench`: simrupt's top half against a C reference top half
+# (bench/cref), trace on, like for like; its benchmark variants (Kbuild's
+# BENCH_VARIANT: no-stats, plain-tasklet, no-check, bare); and, trace off,
+# against the floor (bench/floor: timer callbacks that only re-arm). One VM
+# boot per kernel (tests/guest/bench-tophalf.sh); benchmarks, not tests.
+#
+#   scripts/bench-tophalf.sh --kdir KDIR     the project's test kernel in KDIR
+#   scripts/bench-tophalf.sh --native        Debian 13's stock kernel (Debian's
+#       own vmlinuz), the modules built inside the Debian 13 root of
+#       tests/native.sh (made by it if missing), as `make native` builds them
+#
+# ROUNDS, OFF_ROUNDS, SECS reach the guest script (defaults 9, 5, 5).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
+variants="no-stats plain-tasklet no-check bare"
+mode= kdir=
+case "${1:-}" in
+  --kdir) mode=kdir; kdir=$2 ;;
+  --native) mode=native ;;
+  *) echo "usage: $0 --kdir KDIR | --native" >&2; exit 2 ;;
+esac
+work=$(mktemp -d /tmp/simrupt-bench-tophalf.XXXXXX)
+log=$(mktemp /tmp/simrupt-bench-tophalf-log.XXXXXX)
+# The sources as they are in this clone (uncommitted changes included).
+copy_tree() { mkdir -p "$1"; (cd "$here" && git ls-files -co --exclude-standard -z | tar -c --null -T -) | tar -x -C "$1"; }
+
+if [ "$mode" = kdir ]; then
+  label="the project's Linux $(basename "$kdir" | cut -d- -f2) debug kernel"
+  copy_tree "$work/src"
+  cp -r "$here/bench/cref" "$here/bench/floor" "$work/"
+  make -s -C "$kdir" M="$work/cref" modules >/dev/null
+  make -s -C "$kdir" M="$work/floor" modules >/dev/null
+  for v in "" $variants; do
+    make -s -C "$work/src" KDIR="$kdir" RUSTC=/usr/bin/rustc clean >/dev/null 2>&1
+    make -s -C "$work/src" KDIR="$kdir" RUSTC=/usr/bin/rustc BENCH_VARIANT="$v" >/dev/null
+    cp "$work/src/simrupt.ko" "$work/simrupt${v:+-$v}.ko"
+  done
+  boot=(--kdir "$kdir")
+else
+  root=$(ls -d "$CACHE"/native-test/root-trixie-*/ 2>/dev/null | head -n 1)
+  if [ -z "$root" ] || [ ! -f "$root/.complete" ] ||
+      ! ls "$root"/root/.cache/simrupt/native/kdir-*/.complete >/dev/null 2>&1; then
+    echo "(no Debian 13 root with a make native build yet: running tests/native.sh to make it)"
+    "$here/tests/native.sh" --logs "$work/native-test" > "$work/native-test.out" 2>&1 ||
+      { echo "tests/native.sh failed (see $work/native-test.out): no numbers for Debian's kernel"; exit 0; }
+    root=$(ls -d "$CACHE"/native-test/root-trixie-*/ | head -n 1)
+  fi
+  root=${root%/}
+  kd=$(ls -d "$root"/root/.cache/simrupt/native/kdir-*/ | head -n 1)
+  rel=$(basename "$kd" | sed -E 's/^kdir-(.*)-[0-9a-f]{12}$/\1/')
+  vmlinuz=$root/root/.cache/simrupt/native/vmlinuz-$rel/usr/lib/modules/$rel/vmlinuz
+  [ -f "$vmlinuz" ] || { echo "no Debian vmlinuz for $rel in $root: run tests/native.sh"; exit 0; }
+  label="Debian's stock $rel kernel (its own vmlinuz)"
+  mounts_under() { awk -v r="$1/" 'index($2 "/", r) == 1 {print $2}' /proc/self/mounts | sort -r; }
+  unmount_all() { local m; for m in $(mounts_under "$root"); do umount "$m" 2>/dev/null || umount -l "$m"; done; }
+  trap unmount_all EXIT
+  for m in /dev /dev/pts /proc /sys; do mount --bind "$m" "$root$m"; done
+  b=$root/root/simrupt-bench
+  rm -rf "$b" "$b-out"; copy_tree "$b"; mkdir -p "$b-out"
+  # As `make native` builds simrupt.ko (its toolchain, its build tree);
+  # BENCH_VARIANT reaches Kbuild through the environment.
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin bash -c "
+    set -e; cd /root/simrupt-bench
+    # (out of the tree: the module's make clean removes every .ko below it)
+    out=/root/simrupt-bench-out
+    kdir=\$(scripts/native.sh --release $rel --print-kdir)
+    make -s -C \$kdir M=\$PWD/bench/cref modules >/dev/null
+    make -s -C \$kdir M=\$PWD/bench/floor modules >/dev/null
+    cp bench/cref/*.ko bench/floor/*.ko \$out/
+    for v in '' $variants; do
+      BENCH_VARIANT=\$v scripts/native.sh --release $rel >/dev/null 2>\$out/build.log || { cat \$out/build.log; exit 1; }
+      cp simrupt.ko \$out/simrupt\${v:+-\$v}.ko
+    done" > "$work/native-build.log" 2>&1 ||
+    { tail -n 20 "$work/native-build.log"; echo "building the modules for $rel failed"; exit 1; }
+  unmount_all
+  cp "$b-out"/*.ko "$work/"
+  boot=(--bzimage "$vmlinuz")
+fi
+if [ "$mode" = kdir ]; then
+  cp "$work/cref/simrupt_cref.ko" "$work/floor/floor_hrtimer.ko" "$work/floor/floor_timer_list.ko" "$work/"
+fi
+mods=("$work/simrupt.ko" "$work/simrupt_cref.ko" "$work/floor_hrtimer.ko" "$work/floor_timer_list.ko")
+for v in $variants; do mods+=("$work/simrupt-$v.ko"); done
+
+echo
+echo "### Top half on $label ($(date -u '+%Y-%m-%d %H:%M UTC'), host $(nproc) CPUs, QEMU TCG 2 vCPUs)"
+# The guest script gets no environment: a wrapper sets the counts.
+printf 'ROUNDS=%s OFF_ROUNDS=%s SECS=%s\n. /bench-tophalf.sh\n' \
+  "${ROUNDS:-9}" "${OFF_ROUNDS:-5}" "${SECS:-5}" > "$work/guest.sh"
+"$here/scripts/vm.sh" "${boot[@]}" --log "$log" --timeout 1800 \
+  "$work/guest.sh" "$here/tests/guest/bench-tophalf.sh" "${mods[@]}" >/dev/null 2>&1 || true
+if ! grep -q '^FLOOR|' "$log"; then
+  echo "top-half VM run failed; console log: $log" >&2; rm -rf "$work"; exit 1
+fi
+grep '^SIMRUPT-BENCH-MISSING' "$log" || true
+tr -d '\r' < "$log" | sed -n 's/^CLOCKSOURCE|/(guest clocksource: /p' | sed 's/$/)/'
+tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR)\|' | awk -F'|' '
+  function med(s,   a, k, i, j, x) {
+    k = split(s, a, " ")
+    for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+    return k ? a[int((k + 1) / 2)] : 0
+  }
+  function ns(c) { return mhz > 0 ? c * 1000 / mhz : c }
+  function add(key, v) { if (!(key in L)) { L[key] = ""; ORD[++NO] = key } L[key] = L[key] " " v }
+  $1 == "TSC-MHZ" { mhz = $2 }
+  $1 == "TOPHALF" { r = $2; v = $3; tick[v] += $4; irq[v] = irq[v] " " $5; cb[v] = cb[v] " " ns($6)
+    tl[v] = tl[v] " " ns($7); sirq[v] = sirq[v] " " $8
+    if (!(v in seen)) { seen[v] = 1; order[++n] = v }
+    R[r, v] = $5; RC[r, v] = ns($6); if (r > nr) nr = r
+    if (v == "timer_list" || v == "hrtimer") {
+      bh[++nb] = sprintf("| %s | %s | %s | %s | %s | %s | %s |", r, v, $8, $9, $10, $11, $12) } }
+  $1 == "FLOOR" { r = $2; v = $3; fcnt[v] += $4; fl[v] = fl[v] " " ns($5); F[r, v] = ns($5); if (r > nf) nf = r
+    if (!(v in fseen)) { fseen[v] = 1; forder[++m] = v } }
+  END {
+    print ""
+    print "Trace on, like for like (all with a tasklet; cref is C, the others simrupt; `timer_handler in_irq` span, ns):"
+    print ""
+    print "| variant | ticks | median of round medians (ns) | per-round medians (ns) | ratio to C | median of per-round ratios | whole callback (ftrace, ns) | callback ratio to C |"
+    print "|---|---:|---:|---|---:|---:|---:|---:|"
+    c = med(irq["cref"]); cc = med(cb["cref"])
+    for (i = 1; i <= n; i++) { v = order[i]; x = med(irq[v]); y = med(cb[v]); pr = ""
+      for (r = 1; r <= nr; r++) if (((r, v) in R) && R[r, "cref"] > 0) pr = pr " " R[r, v] / R[r, "cref"]
+      printf "| %s | %d | %d |%s | %.3f | %.3f | %d | %.3f |\n", v, tick[v], x, irq[v], (c > 0 ? x / c : 0), med(pr), y, (cc > 0 ? y / cc : 0) }
+    print ""
+    print "Trace off, against the floor (whole timer callback from the timer core'"'"'s trace events, ns; floor-* only re-arm):"
+    print ""
+    print "| variant | callbacks | median of round medians (ns) | per-round medians (ns) | ratio to floor | median of per-round ratios |"
+    print "|---|---:|---:|---|---:|---:|"
+    for (i = 1; i <= m; i++) { v = forder[i]; k = (v ~ /hrtimer/ ? "floor-hrtimer" : "floor-timer_list")
+      x = med(fl[v]); f = med(fl[k]); pr = ""
+      for (r = 1; r <= nf; r++) if (((r, v) in F) && F[r, k] > 0) pr = pr " " F[r, v] / F[r, k]
+      printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, fcnt[v], x, fl[v], (f > 0 ? x / f : 0), med(pr) }
+    print ""
+    print "Bottom half (simrupt, trace on): `simrupt_tasklet_func in_softirq` by whether the tick'"'"'s work item ran on the tasklet'"'"'s CPU:"
+    print ""
+    print "| round | timer | in_softirq median (ns) | same-CPU ticks | same-CPU median (ns) | cross-CPU ticks | cross-CPU median (ns) |"
+    print "|---:|---|---:|---:|---:|---:|---:|"
+    for (i = 1; i <= nb; i++) print bh[i]
+    printf "\n(TSC %s MHz; ns from the x86-tsc trace clock)\n", mhz
+  }'
+echo
+echo "(console log: $log)"
+rm -rf "$work"
