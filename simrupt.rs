@@ -491,9 +491,10 @@ impl_has_work! {
 // ring: `process_data` (top half) *puts into* `fast_buf`; `produce_data`
 // (work item) *takes what came out of it* and puts it into `rx_fifo`.
 //
-// Lesson builds (`make lesson NAME=...`) change a stage through one hook at
-// its top, `#[cfg(lesson)] lessons::...`, which runs the lesson's wrong
-// version of that step (in `lessons.rs`); the normal build has no hook.
+// Lesson builds (`make lesson NAME=...`) change a stage through one hook,
+// `#[cfg(lesson)] lessons::...`, at the step the lesson breaks: it runs the
+// lesson's wrong version of that step (in `lessons.rs`), in addition to or
+// instead of the real one. The normal build has no hook.
 
 // --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
 
