@@ -45,6 +45,7 @@ use crate::kapi::{
     timer_list::{new_timer_list, TimerList, TimerListHandler},
     waitqueue::{new_waitqueue, WaitQueue},
 };
+use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     bindings,
@@ -318,11 +319,14 @@ fn tasklet_race_checks() {
         IPI_DONE.store(false, Ordering::SeqCst);
         let other = (crate::kapi::context::cpu() + 1) % crate::kapi::context::nr_cpu_ids();
         let info = core::ptr::from_ref::<Probe>(&probe).cast_mut().cast();
+        // The last argument, `wait`, is "no" (a `c_int` 0 on 6.12, a `bool` on 7.3).
+        let no_wait = Default::default();
         // SAFETY: `ipi_schedule` matches `smp_call_func_t`; `info` is the
         // probe, which `probe` keeps alive until `IPI_DONE` (below: if it
         // never comes, the probe is leaked rather than freed).
-        let rc =
-            unsafe { bindings::smp_call_function_single(other as _, Some(ipi_schedule), info, 0) };
+        let rc = unsafe {
+            bindings::smp_call_function_single(other as c_int, Some(ipi_schedule), info, no_wait)
+        };
         if rc != 0 {
             drop(handle);
             continue;
