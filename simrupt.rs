@@ -77,8 +77,6 @@ use kernel::{
 mod fastbuf;
 mod histogram;
 mod kapi;
-#[cfg(lesson)]
-mod lessons;
 mod stats;
 
 // Test builds only (`tests/kapi/run.sh`): kapi's self-tests, and misuses of
@@ -93,7 +91,7 @@ mod kapi_selftest;
 use fastbuf::FastBuf;
 use kapi::{
     chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf, EPOLLIN, EPOLLRDNORM},
-    context::{self, check_context, IrqDisabled},
+    context::{self, check_context},
     debugfs,
     hrtimer::{HrTimer, HrTimerHandle, HrTimerHandler, Restart},
     impl_embeds,
@@ -251,11 +249,17 @@ impl ParamValue for Trace {
 /// in C, where `pr_info!` would format twice, which costs in hard-IRQ context.
 macro_rules! trace {
     ($($arg:tt)*) => {
-        if TRACE.get() {
-            kapi::printk::printk_info!($($arg)*);
+        if $crate::TRACE.get() {
+            $crate::kapi::printk::printk_info!($($arg)*);
         }
     };
 }
+
+// Lesson builds only (`make lesson NAME=...`): each lesson's wrong version of
+// one pipeline step, reached through one hook per stage (see "The pipeline"
+// below). Declared after `trace!`, which the lessons use too.
+#[cfg(lesson)]
+mod lessons;
 
 /// Capacity of `fast_buf` in entries: 4096, the number of bytes in C's one-page
 /// `fast_buf`. Each entry is a [`Sample`] (8 bytes), so the ring is 32 KiB.
@@ -473,13 +477,147 @@ impl_has_work! {
     impl HasWork<Self, BH_WORK> for Simrupt { self.bh_work }
 }
 
-/// Allocates an empty `fast_buf` with vmalloc, building it in place.
-fn new_fast_buf() -> Result<VBox<FastBuf<Sample, FAST_BUF_SIZE>>> {
-    let mut ring = VBox::<FastBuf<Sample, FAST_BUF_SIZE>>::new_uninit(GFP_KERNEL)?;
-    // SAFETY: `as_mut_ptr` is valid for writes and suitably aligned for the ring.
-    unsafe { FastBuf::init_in_place(ring.as_mut_ptr()) };
-    // SAFETY: `init_in_place` initialised the ring.
-    Ok(unsafe { ring.assume_init() })
+// --- The pipeline, in a byte's direction ----------------------------------------
+//
+// From here on, the file follows one byte down the page: the top half makes
+// it and puts it into `fast_buf` (`timer_handler`, `process_data`), the
+// bottom half queues the work (`simrupt_tasklet_func`), the work item moves
+// it into `rx_fifo` (`simrupt_work_func`, `produce_data`), and `read()`
+// copies it to user space. Then come `open` and `release`, which start and
+// stop the pipeline, and last the module's load and unload. Each stage opens
+// with the callback that runs it. The names are the C original's; `simrupt.c`
+// has the stages in the reverse order, because C needs a function declared
+// before its caller. Two C names look alike and sit on opposite sides of the
+// ring: `process_data` (top half) *puts into* `fast_buf`; `produce_data`
+// (work item) *takes what came out of it* and puts it into `rx_fifo`.
+//
+// Lesson builds (`make lesson NAME=...`) change a stage through one hook,
+// `#[cfg(lesson)] lessons::...`, at the step the lesson breaks: it runs the
+// lesson's wrong version of that step (in `lessons.rs`), in addition to or
+// instead of the real one. The normal build has no hook.
+
+// --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
+
+// The top half re-arms itself until `stop` drops its handle, which cancels
+// the timer and waits for a running callback.
+impl HrTimerHandler for Simrupt {
+    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+        // SAFETY: As in `on_timer_list`, for the hrtimer.
+        unsafe { Self::timer_handler(this) };
+        Restart::AfterNs(period_ns())
+    }
+
+    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
+        this.stats
+            .timer_overruns
+            .fetch_add(missed, Ordering::Relaxed);
+    }
+}
+
+impl TimerListHandler for Simrupt {
+    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+        // SAFETY: This is the top half, `fast_buf`'s only producer: only the
+        // timer core calls this (the contract), for a timer armed by
+        // `Simrupt::start`, which arms one of the two (by
+        // `timer_kind`, fixed at load time), when the first file opens, under
+        // `open_count`; the last close drops that `Running`, which cancels the
+        // timer and waits for its callback, before the count can reach one
+        // again. And a timer callback never runs concurrently with itself.
+        unsafe { Self::timer_handler(this) };
+        Some(DELAY.get())
+    }
+}
+
+impl Simrupt {
+    /// The top half: produce `burst` bytes and schedule the bottom half (C: `timer_handler()`).
+    ///
+    /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
+    ///
+    /// # Safety
+    ///
+    /// Only the callback of the timer that [`Simrupt::start`] armed may call
+    /// it: the top half is `fast_buf`'s only producer.
+    unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
+        let cpu = context::cpu();
+        trace!("[CPU#%u] enter timer_handler\n", cpu => u32);
+        let top_half = || {
+            check_context!(
+                context::irqs_disabled(),
+                "timer_handler must run with interrupts disabled"
+            );
+            if this.timer_kind == TimerKind::HrTimer {
+                check_context!(
+                    context::in_hardirq(),
+                    "timer_handler (hrtimer) must run in hard-IRQ context"
+                );
+            }
+            let start = now_ns();
+            // SAFETY: We are the top half (the contract).
+            unsafe { Self::process_data(this, cpu, start) };
+            let spent = this.stats.top_half_ran(cpu, start);
+            trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
+        };
+        // A timer_list callback runs in softirq context with interrupts
+        // enabled; disable them, as the C original does, to act like an IRQ.
+        match this.timer_kind {
+            TimerKind::TimerList => context::with_irqs_disabled(top_half),
+            TimerKind::HrTimer => top_half(),
+        }
+    }
+
+    /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Simrupt::fast_buf_put`]: only the top half calls it.
+    unsafe fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
+        #[cfg(lesson)]
+        if lessons::process_data(this, cpu, now) {
+            return;
+        }
+        trace!("[CPU#%u] produce data\n", cpu => u32);
+        let burst = BURST.get();
+        // Counted before any of them can be seen in `fast_buf`: `stats`
+        // promises `produced` is never less than where the bytes went.
+        this.stats.produced(burst, now);
+        let mut data = this.simrupt_data.load(Ordering::Relaxed);
+        let mut dropped = 0;
+        for _ in 0..burst {
+            data = next_simrupt_data(data);
+            let sample = Sample::new(data, now);
+            // Full: the byte is dropped and counted.
+            // SAFETY: The caller is the only producer (the contract).
+            if unsafe { this.fast_buf_put(sample) }.is_err() {
+                dropped += 1;
+            }
+        }
+        this.simrupt_data.store(data, Ordering::Relaxed);
+        if dropped != 0 {
+            this.stats.fast_buf_full(dropped);
+        }
+        match this.bottom_half {
+            BottomHalfKind::Tasklet => {
+                trace!("[CPU#%u] scheduling tasklet\n", cpu => u32);
+                this.tasklet.schedule();
+            }
+            BottomHalfKind::BhWorkqueue => {
+                trace!("[CPU#%u] scheduling bh work\n", cpu => u32);
+                // Already queued: the pending run will handle this byte too.
+                let _ = wq::system_bh().enqueue::<Arc<Self>, BH_WORK>(this.into());
+            }
+        }
+    }
+
+    /// Appends a byte to `fast_buf`; gives it back if full (C: `fast_buf_put()`).
+    ///
+    /// # Safety
+    ///
+    /// The caller must be `fast_buf`'s only producer while this runs: the top
+    /// half (see [`Simrupt::timer_handler`]).
+    unsafe fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
+        // SAFETY: The caller is the only producer (the contract).
+        unsafe { self.fast_buf.producer() }.push(sample)
+    }
 }
 
 /// The byte after `data` in the cyclic sequence ' ' (0x20) ..= '~' (0x7e).
@@ -487,6 +625,350 @@ fn new_fast_buf() -> Result<VBox<FastBuf<Sample, FAST_BUF_SIZE>>> {
 /// C: `max((simrupt_data + 1) % 0x7f, 0x20)`; starting from 0, the first byte is ' '.
 fn next_simrupt_data(data: u8) -> u8 {
     (data.wrapping_add(1) % 0x7f).max(0x20)
+}
+
+// --- Bottom half: softirq context, a tasklet or BH work.
+
+impl TaskletHandler for Simrupt {
+    fn on_tasklet(this: ArcBorrow<'_, Self>) {
+        Self::simrupt_tasklet_func(this);
+    }
+}
+
+impl WorkItem<BH_WORK> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
+    fn run(this: Arc<Simrupt>) {
+        Self::simrupt_tasklet_func(this.as_arc_borrow());
+    }
+}
+
+impl Simrupt {
+    /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
+    ///
+    /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
+    fn simrupt_tasklet_func(this: ArcBorrow<'_, Self>) {
+        check_context!(
+            context::in_serving_softirq(),
+            "the bottom half must run in softirq context"
+        );
+        let cpu = context::cpu();
+        this.stats.bottom_half_started(cpu, now_ns());
+        // Timed, as in C: queueing the work.
+        let start = now_ns();
+        #[cfg(lesson)]
+        lessons::simrupt_tasklet_func();
+        // Already queued: the pending run will drain this byte too.
+        let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
+        trace!(
+            "[CPU#%u] simrupt_tasklet_func in_softirq: %llu ns\n",
+            cpu => u32,
+            now_ns().saturating_sub(start) => u64
+        );
+    }
+}
+
+// --- Work: process context, on the `simruptd` workqueue.
+
+impl WorkItem<WORK> for Simrupt {
+    type Pointer = Arc<Simrupt>;
+
+    fn run(this: Arc<Simrupt>) {
+        Self::simrupt_work_func(this.as_arc_borrow());
+    }
+}
+
+impl Simrupt {
+    /// Moves the bytes from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
+    ///
+    /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
+    fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
+        #[cfg(lesson)]
+        if lessons::simrupt_work_func(this) {
+            return;
+        }
+        let cpu = context::cpu();
+        this.stats.work_started(cpu, now_ns());
+        trace!("[CPU#%u] simrupt_work_func\n", cpu => u32);
+        check_context!(
+            context::may_sleep(),
+            "simrupt_work_func must run in process context that may sleep"
+        );
+        // Timed: moving the bytes and waking the readers.
+        let start = now_ns();
+        // At most one ring's worth per run: if the top half refills
+        // `fast_buf` faster than this drains it, an unbounded loop would never
+        // return. Instead the work queues itself again and returns.
+        let mut moved = 0;
+        while moved < FAST_BUF_SIZE {
+            let sample = {
+                let mut consumer = this.consumer_lock.lock();
+                this.fast_buf_get(&mut consumer)
+            };
+            let Some(sample) = sample else { break };
+            let mut writer = this.producer_lock.lock();
+            this.produce_data(&mut writer, sample);
+            moved += 1;
+        }
+        if moved == 0 {
+            this.stats.work_found_nothing();
+        }
+        this.report_losses(false);
+        this.rx_wait.wake_up_interruptible();
+        if moved == FAST_BUF_SIZE && !this.fast_buf.is_empty() {
+            let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
+        }
+        trace!(
+            "[CPU#%u] simrupt_work_func moved %u bytes: %llu ns\n",
+            cpu => u32,
+            moved as u32 => u32, // At most FAST_BUF_SIZE.
+            now_ns().saturating_sub(start) => u64
+        );
+    }
+
+    /// Takes the oldest byte from `fast_buf` (C: `fast_buf_get()`).
+    ///
+    /// `&mut FastBufConsumer` proves that `consumer_lock` is held.
+    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
+        // SAFETY: At most one `FastBufConsumer` exists, and we borrow it
+        // mutably: the caller is the only consumer of any ring right now.
+        unsafe { self.fast_buf.consumer() }.pop()
+    }
+
+    /// Logs the bytes lost since the last report: dropped by the top half
+    /// because `fast_buf` was full, and overwritten in `rx_fifo`. At most once
+    /// a second per kind, unless `now` (the last close flushes what is left).
+    /// Counts build up between reports, so every lost byte is in some line.
+    fn report_losses(&self, now: bool) {
+        let s = &self.stats;
+        let t = now_ns();
+        if s.dropped_unreported.load(Ordering::Relaxed) != 0 && (now || s.drop_report.allow(t)) {
+            pr_warn!(
+                "fast_buf full: {} bytes dropped ({} so far)\n",
+                s.dropped_unreported.swap(0, Ordering::Relaxed),
+                s.dropped_fast_buf.load(Ordering::Relaxed)
+            );
+        }
+        if s.overwritten_unreported.load(Ordering::Relaxed) != 0
+            && (now || s.overwrite_report.allow(t))
+        {
+            pr_warn!(
+                "rx_fifo full: oldest byte overwritten {} times ({} so far)\n",
+                s.overwritten_unreported.swap(0, Ordering::Relaxed),
+                s.overwritten_kfifo.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+// --- rx_fifo: the kfifo readers take from (C: `produce_data()`).
+
+impl Simrupt {
+    /// Appends `sample` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
+    ///
+    /// Process context (the work item), `producer_lock` held (`writer`).
+    fn produce_data(&self, writer: &mut RxIn, sample: Sample) {
+        if self.rx_fifo_put(writer, sample) {
+            return;
+        }
+        // Holding `rx_out_lock`, no read is half done: both fifos hold the
+        // same bytes, and the oldest of each goes.
+        let (overwritten, time_skipped) = {
+            let mut reader = self.rx_out_lock.lock();
+            let time_skipped = self.rx_times.skip(&mut reader.times);
+            (self.rx_fifo.skip(&mut reader.data), time_skipped)
+        };
+        if time_skipped != overwritten {
+            self.invariant_broken("rx_times and rx_fifo out of step at overwrite");
+        }
+        if overwritten {
+            self.stats.kfifo_overwritten();
+        }
+        // There is room now: `put` cannot fail, nobody else writes.
+        if !self.rx_fifo_put(writer, sample) {
+            self.invariant_broken("rx_fifo full right after making room");
+        }
+    }
+
+    /// Appends a byte and its production time; `false` if `rx_fifo` is full.
+    fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
+        // Only we add to `rx_fifo` (we hold `producer_lock`) and readers only
+        // take from it, so room seen now is still there below.
+        if self.rx_fifo.len() == self.rx_fifo.capacity() {
+            return false;
+        }
+        // The time first: a reader may take the byte as soon as it is in.
+        // Cannot fail: see `rx_times`.
+        if !self.rx_times.put(&mut writer.times, sample.produced_ns()) {
+            self.invariant_broken("rx_times full while rx_fifo has room");
+        }
+        self.rx_fifo.put(&mut writer.data, sample.data())
+    }
+
+    /// Reports a broken internal invariant, such as a `put` that cannot fail
+    /// failing: counted in `stats` (`invariant_failures`), and logged the first
+    /// time. It means simrupt has a bug; the tests' log scanner fails on the line.
+    fn invariant_broken(&self, what: &str) {
+        if self
+            .stats
+            .invariant_failures
+            .fetch_add(1, Ordering::Relaxed)
+            == 0
+        {
+            pr_err!("invariant broken: {} (a simrupt bug)\n", what);
+        }
+    }
+}
+
+// --- /dev/simrupt, the reader side: process context, may sleep. ----------------
+
+static DEVICE: DeviceSlot<Simrupt> = DeviceSlot::new();
+
+impl CharDevice for Simrupt {
+    fn slot() -> &'static DeviceSlot<Self> {
+        &DEVICE
+    }
+
+    /// Blocks until `rx_fifo` has data, then copies up to `len` bytes of it to `buf`.
+    fn read(&self, file: &File, buf: UserBuf, len: usize) -> Result<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        // One reader at a time; Ctrl-C while waiting here gives EINTR.
+        let _reader = self.read_lock.lock_interruptible()?;
+        loop {
+            let copied = {
+                let mut out = self.rx_out_lock.lock();
+                let copied = self.rx_fifo.to_user(&mut out.data, buf, len)?;
+                // The same number of production times leave `rx_times`.
+                let now = now_ns();
+                for _ in 0..copied {
+                    match self.rx_times.get(&mut out.times) {
+                        Some(t) => self.stats.byte_read(Sample::ns_since(t, now)),
+                        None => self.invariant_broken("rx_times empty while rx_fifo had bytes"),
+                    }
+                }
+                copied
+            };
+            if copied > 0 {
+                self.stats.delivered(copied);
+                return Ok(copied);
+            }
+            if file.is_nonblocking() {
+                return Err(EAGAIN);
+            }
+            #[cfg(lesson)]
+            if lessons::read_wait(self) {
+                continue;
+            }
+            self.rx_wait
+                .wait_interruptible_until(|| !self.rx_fifo.is_empty())?;
+        }
+    }
+
+    /// Readable exactly when `rx_fifo` holds data; the work item's wake-up re-polls.
+    fn poll<'a>(&'a self, _file: &File, table: &PollTable<'a>) -> u32 {
+        table.register(&self.rx_wait);
+        if self.rx_fifo.is_empty() {
+            0
+        } else {
+            EPOLLIN | EPOLLRDNORM
+        }
+    }
+
+    // --- Open and close: the first open starts the pipeline, the last close stops it.
+
+    fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
+        #[cfg(lesson)]
+        lessons::open()?;
+        let mut opened = this.open_count.lock();
+        opened.count += 1;
+        if opened.count == 1 {
+            opened.running = Some(Self::start(this));
+        }
+        // The C original's words (since 2024; LKMPG's older transcripts show "openm").
+        pr_info!("open current cnt: {}\n", opened.count);
+        Ok(())
+    }
+
+    fn release(&self, _file: &File) {
+        let mut opened = self.open_count.lock();
+        opened.count -= 1;
+        if opened.count == 0 {
+            let running = opened.running.take();
+            self.stop(running);
+        }
+        pr_info!("release, current cnt: {}\n", opened.count);
+    }
+}
+
+// --- Start and stop: process context, under `open_count`.
+
+impl Simrupt {
+    /// Starts the pipeline: enables the bottom half, then arms the top half.
+    fn start(this: ArcBorrow<'_, Self>) -> Running {
+        #[cfg(lesson)]
+        if let Some(running) = lessons::start(this) {
+            return running;
+        }
+        // The bottom half first, so that the first tick can schedule it.
+        let bottom_half =
+            (this.bottom_half == BottomHalfKind::Tasklet).then(|| Tasklet::enable(this.into()));
+        let hr = this.timer_kind == TimerKind::HrTimer;
+        Running {
+            _hrtimer: hr.then(|| HrTimer::start(this.into(), period_ns())),
+            _timer_list: (!hr).then(|| TimerList::start(this.into(), DELAY.get())),
+            _tasklet: bottom_half,
+        }
+    }
+
+    /// Stops the pipeline stage by stage, each after the one that feeds it.
+    ///
+    /// On return no timer, bottom half or work item is pending or running,
+    /// and `fast_buf` is empty (the work item drained it into `rx_fifo`).
+    fn stop(&self, running: Option<Running>) {
+        // 1. No more top halves: dropping the timer's handle cancels it,
+        //    waiting for a running callback. 2. No more bottom halves: then
+        //    the tasklet's handle kills it; BH work is flushed.
+        drop(running);
+        wq::flush_work(&self.bh_work);
+        // 3. No more work. A run may have queued itself again (it drains at
+        //    most one ring's worth per run), so flush until it stays idle.
+        while wq::flush_work(&self.work) {}
+        #[cfg(lesson)]
+        lessons::stop(self);
+        // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
+        //    after step 3 it is empty unless the work item could not run.
+        if !self.fast_buf.is_empty() {
+            let cleared = {
+                let mut consumer = self.consumer_lock.lock();
+                self.fast_buf_clear(&mut consumer)
+            } as u64;
+            let s = &self.stats;
+            s.dropped_fast_buf.fetch_add(cleared, Ordering::Relaxed);
+            s.dropped_unreported.fetch_add(cleared, Ordering::Relaxed);
+        }
+        // 5. Report every loss not reported yet.
+        self.report_losses(true);
+    }
+
+    /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
+    fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
+        // SAFETY: As in `fast_buf_get`: the caller has the one consumer token.
+        unsafe { self.fast_buf.consumer() }.clear()
+    }
+}
+
+// --- Load and unload: process context. -----------------------------------------
+
+/// Allocates an empty `fast_buf` with vmalloc, building it in place.
+fn new_fast_buf() -> Result<VBox<FastBuf<Sample, FAST_BUF_SIZE>>> {
+    let mut ring = VBox::<FastBuf<Sample, FAST_BUF_SIZE>>::new_uninit(GFP_KERNEL)?;
+    // SAFETY: `as_mut_ptr` is valid for writes and suitably aligned for the ring.
+    unsafe { FastBuf::init_in_place(ring.as_mut_ptr()) };
+    // SAFETY: `init_in_place` initialised the ring.
+    Ok(unsafe { ring.assume_init() })
 }
 
 /// Passes `result` through, logging which step of loading failed, and why.
@@ -577,509 +1059,6 @@ impl Simrupt {
         init_stage("device state", simrupt)
     }
 }
-
-// --- The pipeline, in the C original's order -----------------------------------
-//
-// The byte's way is bottom to top in the file, as in `simrupt.c`: the kfifo
-// (`produce_data`), `fast_buf`, the work item, the bottom half, the top half
-// (`process_data`, `timer_handler`). Each stage is followed by the callback
-// that runs it. Two C names look alike and sit on opposite sides of the ring:
-// `process_data` (top half) *puts into* `fast_buf`; `produce_data` (work
-// item) *takes what came out of it* and puts it into `rx_fifo`.
-
-// --- rx_fifo: the kfifo readers take from (C: `produce_data()`).
-
-impl Simrupt {
-    /// Appends `sample` to `rx_fifo`, overwriting the oldest byte if full (C: `produce_data()`).
-    ///
-    /// Process context (the work item), `producer_lock` held (`writer`).
-    fn produce_data(&self, writer: &mut RxIn, sample: Sample) {
-        if self.rx_fifo_put(writer, sample) {
-            return;
-        }
-        // Holding `rx_out_lock`, no read is half done: both fifos hold the
-        // same bytes, and the oldest of each goes.
-        let (overwritten, time_skipped) = {
-            let mut reader = self.rx_out_lock.lock();
-            let time_skipped = self.rx_times.skip(&mut reader.times);
-            (self.rx_fifo.skip(&mut reader.data), time_skipped)
-        };
-        if time_skipped != overwritten {
-            self.invariant_broken("rx_times and rx_fifo out of step at overwrite");
-        }
-        if overwritten {
-            self.stats.kfifo_overwritten();
-        }
-        // There is room now: `put` cannot fail, nobody else writes.
-        if !self.rx_fifo_put(writer, sample) {
-            self.invariant_broken("rx_fifo full right after making room");
-        }
-    }
-
-    /// Appends a byte and its production time; `false` if `rx_fifo` is full.
-    fn rx_fifo_put(&self, writer: &mut RxIn, sample: Sample) -> bool {
-        // Only we add to `rx_fifo` (we hold `producer_lock`) and readers only
-        // take from it, so room seen now is still there below.
-        if self.rx_fifo.len() == self.rx_fifo.capacity() {
-            return false;
-        }
-        // The time first: a reader may take the byte as soon as it is in.
-        // Cannot fail: see `rx_times`.
-        if !self.rx_times.put(&mut writer.times, sample.produced_ns()) {
-            self.invariant_broken("rx_times full while rx_fifo has room");
-        }
-        self.rx_fifo.put(&mut writer.data, sample.data())
-    }
-
-    /// Reports a broken internal invariant, such as a `put` that cannot fail
-    /// failing: counted in `stats` (`invariant_failures`), and logged the first
-    /// time. It means simrupt has a bug; the tests' log scanner fails on the line.
-    fn invariant_broken(&self, what: &str) {
-        if self
-            .stats
-            .invariant_failures
-            .fetch_add(1, Ordering::Relaxed)
-            == 0
-        {
-            pr_err!("invariant broken: {} (a simrupt bug)\n", what);
-        }
-    }
-}
-
-// --- fast_buf: the ring between the top half and the work item.
-
-impl Simrupt {
-    /// Takes the oldest byte from `fast_buf` (C: `fast_buf_get()`).
-    ///
-    /// `&mut FastBufConsumer` proves that `consumer_lock` is held.
-    fn fast_buf_get(&self, _consumer: &mut FastBufConsumer) -> Option<Sample> {
-        // SAFETY: At most one `FastBufConsumer` exists, and we borrow it
-        // mutably: the caller is the only consumer of any ring right now.
-        unsafe { self.fast_buf.consumer() }.pop()
-    }
-
-    /// Appends a byte to `fast_buf`; gives it back if full (C: `fast_buf_put()`).
-    ///
-    /// # Safety
-    ///
-    /// The caller must be `fast_buf`'s only producer while this runs: the top
-    /// half (see [`Simrupt::timer_handler`]).
-    unsafe fn fast_buf_put(&self, sample: Sample) -> core::result::Result<(), Sample> {
-        // SAFETY: The caller is the only producer (the contract).
-        unsafe { self.fast_buf.producer() }.push(sample)
-    }
-
-    /// Empties `fast_buf`, returning how many bytes it discarded (C: `fast_buf_clear()`).
-    fn fast_buf_clear(&self, _consumer: &mut FastBufConsumer) -> usize {
-        // SAFETY: As in `fast_buf_get`: the caller has the one consumer token.
-        unsafe { self.fast_buf.consumer() }.clear()
-    }
-}
-
-// --- Work: process context, on the `simruptd` workqueue.
-
-impl Simrupt {
-    /// Moves the bytes from `fast_buf` to `rx_fifo`, then wakes readers (C: `simrupt_work_func()`).
-    ///
-    /// Process context (a kworker of `simruptd`): may sleep, takes mutexes.
-    fn simrupt_work_func(this: ArcBorrow<'_, Self>) {
-        let cpu = context::cpu();
-        this.stats.work_started(cpu, now_ns());
-        trace!("[CPU#%u] simrupt_work_func\n", cpu => u32);
-        check_context!(
-            context::may_sleep(),
-            "simrupt_work_func must run in process context that may sleep"
-        );
-        // Timed: moving the bytes and waking the readers.
-        let start = now_ns();
-        // At most one ring's worth per run: if the top half refills
-        // `fast_buf` faster than this drains it, an unbounded loop would never
-        // return. Instead the work queues itself again and returns.
-        let mut moved = 0;
-        #[cfg(not(lesson = "unbounded-drain"))]
-        let bound = FAST_BUF_SIZE;
-        // LESSON unbounded-drain: no bound: drain until `fast_buf` is empty.
-        #[cfg(lesson = "unbounded-drain")]
-        let bound = usize::MAX;
-        while moved < bound {
-            let sample = {
-                let mut consumer = this.consumer_lock.lock();
-                this.fast_buf_get(&mut consumer)
-            };
-            // LESSON guard-after-unlock: unlock, then use what the lock guards.
-            #[cfg(lesson = "guard-after-unlock")]
-            let sample = {
-                let mut consumer = this.consumer_lock.lock();
-                let token = &mut *consumer;
-                drop(consumer);
-                this.fast_buf_get(token)
-            };
-            let Some(sample) = sample else { break };
-            let mut writer = this.producer_lock.lock();
-            // LESSON lock-inversion: `consumer_lock` taken inside `producer_lock`.
-            #[cfg(lesson = "lock-inversion")]
-            let _consumer = this.consumer_lock.lock();
-            // LESSON fifo-writer-clone: a second right to write `rx_fifo`, for the top half.
-            #[cfg(lesson = "fifo-writer-clone")]
-            let _top_half_writer = writer.data.clone();
-            this.produce_data(&mut writer, sample);
-            moved += 1;
-        }
-        if moved == 0 {
-            this.stats.work_found_nothing();
-        }
-        this.report_losses(false);
-        // LESSON lost-wakeup: the bytes are in `rx_fifo`, but nobody is told.
-        #[cfg(not(lesson = "lost-wakeup"))]
-        this.rx_wait.wake_up_interruptible();
-        if moved == FAST_BUF_SIZE && !this.fast_buf.is_empty() {
-            let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
-        }
-        trace!(
-            "[CPU#%u] simrupt_work_func moved %u bytes: %llu ns\n",
-            cpu => u32,
-            moved as u32 => u32, // At most FAST_BUF_SIZE.
-            now_ns().saturating_sub(start) => u64
-        );
-    }
-}
-
-impl WorkItem<WORK> for Simrupt {
-    type Pointer = Arc<Simrupt>;
-
-    fn run(this: Arc<Simrupt>) {
-        Self::simrupt_work_func(this.as_arc_borrow());
-    }
-}
-
-// --- Bottom half: softirq context, a tasklet or BH work.
-
-impl Simrupt {
-    /// The bottom half: queue the work item on `simruptd` (C: `simrupt_tasklet_func()`).
-    ///
-    /// Softirq context: may not sleep. Runs as a tasklet or as BH work.
-    fn simrupt_tasklet_func(this: ArcBorrow<'_, Self>) {
-        check_context!(
-            context::in_serving_softirq(),
-            "the bottom half must run in softirq context"
-        );
-        let cpu = context::cpu();
-        this.stats.bottom_half_started(cpu, now_ns());
-        // Timed, as in C: queueing the work.
-        let start = now_ns();
-        // LESSON sleep-in-tasklet: the bottom half sleeps.
-        #[cfg(lesson = "sleep-in-tasklet")]
-        lessons::sleep_in_bottom_half();
-        // Already queued: the pending run will drain this byte too.
-        let _ = this.workqueue.enqueue::<Arc<Self>, WORK>(this.into());
-        trace!(
-            "[CPU#%u] simrupt_tasklet_func in_softirq: %llu ns\n",
-            cpu => u32,
-            now_ns().saturating_sub(start) => u64
-        );
-    }
-}
-
-impl TaskletHandler for Simrupt {
-    fn on_tasklet(this: ArcBorrow<'_, Self>) {
-        Self::simrupt_tasklet_func(this);
-    }
-}
-
-impl WorkItem<BH_WORK> for Simrupt {
-    type Pointer = Arc<Simrupt>;
-
-    /// The bottom half as BH work: runs in softirq context from `system_bh_wq`.
-    fn run(this: Arc<Simrupt>) {
-        Self::simrupt_tasklet_func(this.as_arc_borrow());
-    }
-}
-
-// --- Top half: hard-IRQ context (hrtimer) or softirq with IRQs off (timer_list).
-
-impl Simrupt {
-    /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Simrupt::fast_buf_put`]: only the top half calls it.
-    unsafe fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
-        trace!("[CPU#%u] produce data\n", cpu => u32);
-        let burst = BURST.get();
-        // Counted before any of them can be seen in `fast_buf`: `stats`
-        // promises `produced` is never less than where the bytes went.
-        this.stats.produced(burst, now);
-        let mut data = this.simrupt_data.load(Ordering::Relaxed);
-        let mut dropped = 0;
-        for _ in 0..burst {
-            data = next_simrupt_data(data);
-            let sample = Sample::new(data, now);
-            // Full: the byte is dropped and counted.
-            #[cfg(not(lesson = "mutex-in-top-half"))]
-            // SAFETY: The caller is the only producer (the contract).
-            if unsafe { this.fast_buf_put(sample) }.is_err() {
-                dropped += 1;
-            }
-            // LESSON mutex-in-top-half: straight into `rx_fifo`, under a mutex, in hard IRQ.
-            #[cfg(lesson = "mutex-in-top-half")]
-            this.produce_data(&mut this.producer_lock.lock(), sample);
-        }
-        this.simrupt_data.store(data, Ordering::Relaxed);
-        if dropped != 0 {
-            this.stats.fast_buf_full(dropped);
-        }
-        match this.bottom_half {
-            BottomHalfKind::Tasklet => {
-                trace!("[CPU#%u] scheduling tasklet\n", cpu => u32);
-                this.tasklet.schedule();
-            }
-            BottomHalfKind::BhWorkqueue => {
-                trace!("[CPU#%u] scheduling bh work\n", cpu => u32);
-                // Already queued: the pending run will handle this byte too.
-                let _ = wq::system_bh().enqueue::<Arc<Self>, BH_WORK>(this.into());
-            }
-        }
-    }
-
-    /// The top half: produce `burst` bytes and schedule the bottom half (C: `timer_handler()`).
-    ///
-    /// Runs with interrupts disabled; may not sleep, allocate or take a mutex.
-    ///
-    /// # Safety
-    ///
-    /// Only the callback of the timer that [`Simrupt::start`] armed may call
-    /// it: the top half is `fast_buf`'s only producer.
-    unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
-        let cpu = context::cpu();
-        // LESSON unsync-counter: a plain global counter, bumped from every CPU.
-        #[cfg(lesson = "unsync-counter")]
-        TICKS.set(TICKS.get() + 1);
-        trace!("[CPU#%u] enter timer_handler\n", cpu => u32);
-        // A timer_list callback runs in softirq context with interrupts
-        // enabled; disable them, as the C original does, to act like an IRQ.
-        let _irqs_off = (this.timer_kind == TimerKind::TimerList).then(IrqDisabled::new);
-        check_context!(
-            context::irqs_disabled(),
-            "timer_handler must run with interrupts disabled"
-        );
-        if this.timer_kind == TimerKind::HrTimer {
-            check_context!(
-                context::in_hardirq(),
-                "timer_handler (hrtimer) must run in hard-IRQ context"
-            );
-        }
-        let start = now_ns();
-        // SAFETY: We are the top half (the contract).
-        unsafe { Self::process_data(this, cpu, start) };
-        let spent = this.stats.top_half_ran(cpu, start);
-        trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
-    }
-}
-
-// LESSON unsync-counter: C's `static unsigned long ticks;`, in Rust.
-#[cfg(lesson = "unsync-counter")]
-static TICKS: core::cell::Cell<u64> = core::cell::Cell::new(0);
-
-// The top half re-arms itself until `stop` drops its handle, which cancels
-// the timer and waits for a running callback.
-impl HrTimerHandler for Simrupt {
-    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
-        // SAFETY: As in `on_timer_list`, for the hrtimer.
-        unsafe { Self::timer_handler(this) };
-        Restart::AfterNs(period_ns())
-    }
-
-    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
-        this.stats
-            .timer_overruns
-            .fetch_add(missed, Ordering::Relaxed);
-    }
-}
-
-impl TimerListHandler for Simrupt {
-    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
-        // SAFETY: This is the top half, `fast_buf`'s only producer: only the
-        // timer core calls this (the contract), for a timer armed by
-        // `Simrupt::start`, which arms one of the two (by
-        // `timer_kind`, fixed at load time), when the first file opens, under
-        // `open_count`; the last close drops that `Running`, which cancels the
-        // timer and waits for its callback, before the count can reach one
-        // again. And a timer callback never runs concurrently with itself.
-        unsafe { Self::timer_handler(this) };
-        Some(DELAY.get())
-    }
-}
-
-// --- Start, stop, and loss reports: process context.
-
-impl Simrupt {
-    /// Logs the bytes lost since the last report: dropped by the top half
-    /// because `fast_buf` was full, and overwritten in `rx_fifo`. At most once
-    /// a second per kind, unless `now` (the last close flushes what is left).
-    /// Counts build up between reports, so every lost byte is in some line.
-    fn report_losses(&self, now: bool) {
-        let s = &self.stats;
-        let t = now_ns();
-        if s.dropped_unreported.load(Ordering::Relaxed) != 0 && (now || s.drop_report.allow(t)) {
-            pr_warn!(
-                "fast_buf full: {} bytes dropped ({} so far)\n",
-                s.dropped_unreported.swap(0, Ordering::Relaxed),
-                s.dropped_fast_buf.load(Ordering::Relaxed)
-            );
-        }
-        if s.overwritten_unreported.load(Ordering::Relaxed) != 0
-            && (now || s.overwrite_report.allow(t))
-        {
-            pr_warn!(
-                "rx_fifo full: oldest byte overwritten {} times ({} so far)\n",
-                s.overwritten_unreported.swap(0, Ordering::Relaxed),
-                s.overwritten_kfifo.load(Ordering::Relaxed)
-            );
-        }
-    }
-
-    // --- Start and stop: process context, under `open_count`.
-
-    /// Starts the pipeline: enables the bottom half, then arms the top half.
-    fn start(this: ArcBorrow<'_, Self>) -> Running {
-        // The bottom half first, so that the first tick can schedule it.
-        let bottom_half =
-            (this.bottom_half == BottomHalfKind::Tasklet).then(|| Tasklet::enable(this.into()));
-        let hr = this.timer_kind == TimerKind::HrTimer;
-        Running {
-            #[cfg(not(lesson = "no-teardown"))]
-            _hrtimer: hr.then(|| HrTimer::start(this.into(), period_ns())),
-            // LESSON no-teardown: the timer's handle is thrown away; nothing will cancel it.
-            #[cfg(lesson = "no-teardown")]
-            _hrtimer: hr
-                .then(|| lessons::start_and_forget(this, period_ns()))
-                .flatten(),
-            _timer_list: (!hr).then(|| TimerList::start(this.into(), DELAY.get())),
-            _tasklet: bottom_half,
-        }
-    }
-
-    /// Stops the pipeline stage by stage, each after the one that feeds it.
-    ///
-    /// On return no timer, bottom half or work item is pending or running,
-    /// and `fast_buf` is empty (the work item drained it into `rx_fifo`).
-    fn stop(&self, running: Option<Running>) {
-        // 1. No more top halves: dropping the timer's handle cancels it,
-        //    waiting for a running callback. 2. No more bottom halves: then
-        //    the tasklet's handle kills it; BH work is flushed.
-        drop(running);
-        wq::flush_work(&self.bh_work);
-        // 3. No more work. A run may have queued itself again (it drains at
-        //    most one ring's worth per run), so flush until it stays idle.
-        while wq::flush_work(&self.work) {}
-        // LESSON lock-inversion: `producer_lock` taken inside `consumer_lock`.
-        #[cfg(lesson = "lock-inversion")]
-        {
-            let mut consumer = self.consumer_lock.lock();
-            let _writer = self.producer_lock.lock();
-            self.fast_buf_clear(&mut consumer);
-        }
-        // 4. Empty `fast_buf` for the next open (C: `fast_buf_clear()`);
-        //    after step 3 it is empty unless the work item could not run.
-        if !self.fast_buf.is_empty() {
-            let cleared = {
-                let mut consumer = self.consumer_lock.lock();
-                self.fast_buf_clear(&mut consumer)
-            } as u64;
-            let s = &self.stats;
-            s.dropped_fast_buf.fetch_add(cleared, Ordering::Relaxed);
-            s.dropped_unreported.fetch_add(cleared, Ordering::Relaxed);
-        }
-        // 5. Report every loss not reported yet.
-        self.report_losses(true);
-    }
-}
-
-// --- /dev/simrupt: process context, may sleep. ---------------------------------
-
-static DEVICE: DeviceSlot<Simrupt> = DeviceSlot::new();
-
-impl CharDevice for Simrupt {
-    fn slot() -> &'static DeviceSlot<Self> {
-        &DEVICE
-    }
-
-    /// Blocks until `rx_fifo` has data, then copies up to `len` bytes of it to `buf`.
-    fn read(&self, file: &File, buf: UserBuf, len: usize) -> Result<usize> {
-        if len == 0 {
-            return Ok(0);
-        }
-        // One reader at a time; Ctrl-C while waiting here gives EINTR.
-        let _reader = self.read_lock.lock_interruptible()?;
-        loop {
-            let copied = {
-                let mut out = self.rx_out_lock.lock();
-                let copied = self.rx_fifo.to_user(&mut out.data, buf, len)?;
-                // The same number of production times leave `rx_times`.
-                let now = now_ns();
-                for _ in 0..copied {
-                    match self.rx_times.get(&mut out.times) {
-                        Some(t) => self.stats.byte_read(Sample::ns_since(t, now)),
-                        None => self.invariant_broken("rx_times empty while rx_fifo had bytes"),
-                    }
-                }
-                copied
-            };
-            if copied > 0 {
-                self.stats.delivered(copied);
-                return Ok(copied);
-            }
-            if file.is_nonblocking() {
-                return Err(EAGAIN);
-            }
-            #[cfg(not(any(lesson = "lost-wakeup", lesson = "unbounded-drain")))]
-            self.rx_wait
-                .wait_interruptible_until(|| !self.rx_fifo.is_empty())?;
-            // LESSON lost-wakeup, unbounded-drain: sleep uninterruptibly, so
-            // that the hung-task detector (which ignores interruptible
-            // sleepers) reports a reader nobody wakes.
-            #[cfg(any(lesson = "lost-wakeup", lesson = "unbounded-drain"))]
-            self.rx_wait
-                .wait_uninterruptible_until(|| !self.rx_fifo.is_empty());
-        }
-    }
-
-    /// Readable exactly when `rx_fifo` holds data; the work item's wake-up re-polls.
-    fn poll<'a>(&'a self, _file: &File, table: &PollTable<'a>) -> u32 {
-        table.register(&self.rx_wait);
-        if self.rx_fifo.is_empty() {
-            0
-        } else {
-            EPOLLIN | EPOLLRDNORM
-        }
-    }
-
-    fn open(this: ArcBorrow<'_, Self>, _file: &File) -> Result {
-        // LESSON leak: a per-open allocation that nothing frees.
-        #[cfg(lesson = "leak")]
-        lessons::leak_per_open()?;
-        let mut opened = this.open_count.lock();
-        opened.count += 1;
-        if opened.count == 1 {
-            opened.running = Some(Self::start(this));
-        }
-        // The C original's words (since 2024; LKMPG's older transcripts show "openm").
-        pr_info!("open current cnt: {}\n", opened.count);
-        Ok(())
-    }
-
-    fn release(&self, _file: &File) {
-        let mut opened = self.open_count.lock();
-        opened.count -= 1;
-        if opened.count == 0 {
-            let running = opened.running.take();
-            self.stop(running);
-        }
-        pr_info!("release, current cnt: {}\n", opened.count);
-    }
-}
-
-// --- Load and unload -----------------------------------------------------------
 
 struct SimruptModule {
     /// `/sys/kernel/debug/simrupt/`; dropped (removed) first.

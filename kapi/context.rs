@@ -7,7 +7,6 @@
 
 use super::helpers::*;
 use core::ffi::CStr;
-use kernel::ffi::c_ulong;
 
 /// The number of the CPU this code runs on (C's `raw_smp_processor_id()`).
 ///
@@ -90,34 +89,28 @@ pub(crate) fn warn(what: &CStr) {
     unsafe { simrupt_warn(crate::kapi::c_chars(what)) }
 }
 
-/// Interrupts are disabled on this CPU for as long as this guard lives.
+/// Runs `f` with interrupts disabled on this CPU, then restores them (C's
+/// `local_irq_save()`/`local_irq_restore()` pair).
 ///
-/// C's `local_irq_save()`/`local_irq_restore()` pair. The guard is `!Send`: the
-/// flags belong to the CPU that saved them.
-pub(crate) struct IrqDisabled {
-    flags: c_ulong,
-    _not_send: core::marker::PhantomData<*mut ()>,
-}
-
-impl IrqDisabled {
-    /// Disables interrupts on this CPU until the guard is dropped.
-    pub(crate) fn new() -> Self {
-        // SAFETY: Saving and disabling the interrupt state is always allowed;
-        // `Drop` restores exactly these flags on the same CPU.
-        let flags = unsafe { simrupt_local_irq_save() };
-        Self {
-            flags,
-            _not_send: core::marker::PhantomData,
-        }
-    }
-}
-
-impl Drop for IrqDisabled {
-    fn drop(&mut self) {
-        // SAFETY: `self.flags` came from `local_irq_save()` on this CPU (the
-        // guard is `!Send`), and guards drop in reverse order of creation.
-        unsafe { simrupt_local_irq_restore(self.flags) }
-    }
+/// A scope rather than a guard. A guard can be dropped in any order, and two
+/// `local_irq_save()` guards dropped the wrong way round restore the inner
+/// guard's flags (interrupts off) last: interrupts stay off for good. (Linux
+/// 7.3's `local_interrupt_disable()` guard avoids that with a per-CPU nesting
+/// count in C, which 6.12 does not have.) Calls of this function can only
+/// nest, never overlap, so each one restores the state that was there when
+/// it started, and the outermost one the original state, whatever `f` does.
+///
+/// `f` must not sleep, as with interrupts off in C: the kernel reports a
+/// sleep there (`might_sleep()`), and the scheduler re-enables interrupts.
+pub(crate) fn with_irqs_disabled<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: Saving and disabling the interrupt state is always allowed.
+    let flags = unsafe { simrupt_local_irq_save() };
+    let result = f();
+    // SAFETY: `flags` came from `local_irq_save()` above. Any call of this
+    // function inside `f` has returned, and restored its own flags first
+    // (calls nest), so this restores the state from before our save.
+    unsafe { simrupt_local_irq_restore(flags) };
+    result
 }
 
 /// Checks at run time that code runs in the context it claims, warning once if not.

@@ -14,9 +14,9 @@ check:
   chapter-quotes       every line of every marked block, except a line "...",
                        is a line of the capture it names;
   chapter-rustc-lines  every rustc excerpt quoted in the chapter or in
-                       lessons/*.txt ("--> simrupt.rs:N:C", then "N | code"
-                       lines) still points at that code in the current
-                       simrupt.rs: line N of the file is the quoted code;
+                       lessons/*.txt ("--> simrupt.rs:N:C" or "--> lessons.rs:N:C",
+                       then "N | code" lines) still points at that code in the
+                       current file: line N of it is the quoted code;
   and notes (not failures) for console blocks that name no capture.
 
 update: a marked block whose lines include prompts "(vm) / # CMD" is
@@ -111,7 +111,9 @@ def check():
     for u in unsourced:
         print(f"# note: {u}: a console block that names no capture")
 
-    src = read(os.path.join(ROOT, "simrupt.rs"))
+    # The files a quoted rustc error may point into: the module's own code
+    # and the lessons' (the compile-time lessons' mistakes are in lessons.rs).
+    sources = {name: read(os.path.join(ROOT, name)) for name in ("simrupt.rs", "lessons.rs")}
     bad, nlocs = [], 0
     texts = chapter_files() + sorted(glob.glob(os.path.join(ROOT, "lessons", "*.txt")))
     for path in texts:
@@ -122,9 +124,11 @@ def check():
                 continue
             nlocs += 1
             where = f"{os.path.relpath(path, ROOT)}:{i + 1}"
-            if os.path.basename(m.group(1)) != "simrupt.rs":
+            name = os.path.basename(m.group(1))
+            if name not in sources:
                 bad.append(f"{where}: points into {m.group(1)}, which this check does not read")
                 continue
+            src = sources[name]
             n, seen = int(m.group(2)), False
             # The numbered source lines of this excerpt, up to its end.
             for follow in lines[i + 1:]:
@@ -134,7 +138,7 @@ def check():
                     seen |= k == n
                     if k > len(src) or src[k - 1].rstrip() != code:
                         now = src[k - 1].strip() if k <= len(src) else "(past the end)"
-                        bad.append(f"{where}: simrupt.rs:{k} is now '{now[:80]}', not '{code.strip()[:80]}'")
+                        bad.append(f"{where}: {name}:{k} is now '{now[:80]}', not '{code.strip()[:80]}'")
                 elif not re.match(r"^\s*(\||= |\.\.\.|$)", follow):
                     break
             if not seen:

@@ -43,6 +43,9 @@
  *   failrt                    fault injection (fail-nth) in open, read, poll,
  *                             close, debugfs and parameter writes: only
  *                             ENOMEM/EINTR
+ *   kapi-nonblock             with kapi's self-test build loaded: a blocking
+ *                             read of its test device must see O_NONBLOCK set
+ *                             by another task (fcntl) while it runs
  *   kapi-teardown             with kapi's self-test build loaded: drop its test
  *                             device and debugfs directory while their files
  *                             are open and epoll waits on the device; the
@@ -2567,6 +2570,51 @@ static int cmd_kapi_teardown(void)
 	return failures ? 1 : 0;
 }
 
+/*
+ * File::is_nonblocking (kapi/chrdev.rs) against fcntl() from another task:
+ * a blocking read of the self-test's device spins in the kernel until the
+ * file turns non-blocking. A forked child, sharing the open file, sets
+ * O_NONBLOCK with fcntl(F_SETFL) 20 ms later; the read must see it and fail
+ * with EAGAIN, not spin out (about a second) and return 0.
+ */
+static int cmd_kapi_nonblock(void)
+{
+	double start;
+	char buf[16];
+	int fd, status, rc;
+	ssize_t r;
+	pid_t child;
+
+	fd = open(KST_DEV, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail("open %s: %s", KST_DEV, ename(errno));
+		report("kapi-nonblock-seen", 1);
+		return 1;
+	}
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		sleep_ms(20);
+		_exit(fcntl(fd, F_SETFL, O_NONBLOCK) ? 1 : 0);
+	}
+	start = now_ms();
+	r = read(fd, buf, sizeof(buf));
+	printf("# kapi-nonblock: read returned %zd (%s) after %.0f ms\n", r,
+	       r < 0 ? ename(errno) : "no error", now_ms() - start);
+	if (waitpid(child, &status, 0) != child)
+		die("waitpid");
+	rc = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	if (rc)
+		fail("fcntl(F_SETFL, O_NONBLOCK) in the child failed");
+	else if ((rc = !(r == -1 && errno == EAGAIN)))
+		fail("the blocking read did not see O_NONBLOCK set by another task: %zd (%s)",
+		     r, r < 0 ? ename(errno) : "it spun out");
+	report("kapi-nonblock-seen", rc);
+	xclose(fd);
+	return failures ? 1 : 0;
+}
+
 static void usage(const char *msg)
 {
 	if (msg)
@@ -2578,7 +2626,7 @@ static void usage(const char *msg)
 		"  openclose <count> | failnth <N> <module.ko> [params]\n"
 		"  check-files idle|running|idle-reset | race <seconds>\n"
 		"  soak <seconds> <hrtimer|timer_list> | drain <bs> | failrt\n"
-		"  kapi-teardown\n");
+		"  kapi-teardown | kapi-nonblock\n");
 	exit(2);
 }
 
@@ -2725,6 +2773,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "kapi-teardown")) {
 		want_args(argc, 0, 0);
 		return cmd_kapi_teardown();
+	}
+	if (!strcmp(cmd, "kapi-nonblock")) {
+		want_args(argc, 0, 0);
+		return cmd_kapi_nonblock();
 	}
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		if (strcmp(cmd, simple[i].name))

@@ -14,6 +14,10 @@
 //!   that outlived its fifo, used with a new fifo (likely at the same address);
 //! - a tasklet cannot run without a handle, runs with one, and not after the
 //!   last handle is gone;
+//! - a `schedule` on another CPU that saw the last handle, racing that
+//!   handle's drop, never queues the tasklet after the drop's
+//!   `tasklet_kill()` returned (the race window is widened on purpose, see
+//!   `kapi::tasklet::selftest`);
 //! - dropping a timer's handle stops the timer (hrtimer and `timer_list`);
 //! - a debugfs file keeps its data alive until the directory is removed, and
 //!   a mode with file-type bits is refused (debugfs would `BUG()`);
@@ -26,6 +30,10 @@
 //! them open, with `epoll` waiting on the device's wait queue. The open
 //! files must keep working (the device) or fail with `EIO` (debugfs), the
 //! device must be freed only at the last `close()`, and the log stay clean.
+//! Before that, `simrupt_test kapi-nonblock` checks `File::is_nonblocking`:
+//! a blocking `read` of the test device spins until the file turns
+//! non-blocking, which another process sharing the file does with
+//! `fcntl(F_SETFL)`; the `read` must see it (`EAGAIN`), not spin out (0).
 
 use crate::kapi::{
     chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf},
@@ -33,14 +41,15 @@ use crate::kapi::{
     hrtimer::{HrTimer, HrTimerHandler, Restart},
     impl_embeds,
     kfifo::Kfifo,
-    tasklet::{Tasklet, TaskletHandler},
+    tasklet::{self, Tasklet, TaskletHandler},
     timer_list::{new_timer_list, TimerList, TimerListHandler},
     waitqueue::{new_waitqueue, WaitQueue},
 };
+use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::{
     bindings,
-    error::code::{EBUSY, EINVAL},
+    error::code::{EAGAIN, EBUSY, EINVAL},
     new_mutex,
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex},
@@ -251,6 +260,110 @@ fn probe_checks() {
     );
 }
 
+/// Set by [`ipi_schedule`] when its `schedule` has returned.
+static IPI_DONE: AtomicBool = AtomicBool::new(false);
+
+/// Runs on another CPU, in hard-IRQ context (an IPI): schedules the probe's tasklet.
+///
+/// # Safety
+///
+/// `info` points to a live [`Probe`] until [`IPI_DONE`] is set.
+unsafe extern "C" fn ipi_schedule(info: *mut core::ffi::c_void) {
+    // SAFETY: The caller keeps the probe alive until `IPI_DONE` is set.
+    let probe = unsafe { &*info.cast::<Probe>() };
+    probe.tasklet.schedule();
+    IPI_DONE.store(true, Ordering::SeqCst);
+}
+
+/// Spins until `flag` is set or `ms` milliseconds have passed; true if it was set.
+fn spin_until(flag: &AtomicBool, ms: u64) -> bool {
+    let start = crate::now_ns();
+    while !flag.load(Ordering::SeqCst) {
+        if crate::now_ns().wrapping_sub(start) > ms * 1_000_000 {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// A `schedule` racing the last handle's drop never queues after `tasklet_kill()`.
+///
+/// Each round enables the tasklet, has another CPU call `schedule` (which,
+/// having seen the handle, waits 5 ms in the widened window), drops the
+/// handle meanwhile, and then checks that the tasklet does not run after
+/// the drop returned: the drop must wait for the `schedule` in progress and
+/// kill the tasklet it queued. Without the handshake (a drop that kills at
+/// once), the tasklet is queued after the kill and runs late.
+fn tasklet_race_checks() {
+    const NAME: &str = "tasklet-schedule-racing-last-drop";
+    let probe = match Arc::pin_init(
+        pin_init!(Probe {
+            hrtimer <- HrTimer::new(),
+            timer <- new_timer_list!(c"kapi_selftest::race_timer"),
+            tasklet <- Tasklet::new(),
+            hr_runs: AtomicU32::new(0),
+            timer_runs: AtomicU32::new(0),
+            tasklet_runs: AtomicU32::new(0),
+        }),
+        GFP_KERNEL,
+    ) {
+        Ok(p) => p,
+        Err(_) => return report(NAME, false, "allocation failed"),
+    };
+    let (mut raced, mut late) = (0, 0);
+    tasklet::selftest::WINDOW_NS.store(5_000_000, Ordering::SeqCst);
+    for _ in 0..10 {
+        let handle = Tasklet::enable(probe.clone());
+        tasklet::selftest::IN_WINDOW.store(false, Ordering::SeqCst);
+        IPI_DONE.store(false, Ordering::SeqCst);
+        let other = (crate::kapi::context::cpu() + 1) % crate::kapi::context::nr_cpu_ids();
+        let info = core::ptr::from_ref::<Probe>(&probe).cast_mut().cast();
+        // The last argument, `wait`, is "no" (a `c_int` 0 on 6.12, a `bool` on 7.3).
+        let no_wait = Default::default();
+        // SAFETY: `ipi_schedule` matches `smp_call_func_t`; `info` is the
+        // probe, which `probe` keeps alive until `IPI_DONE` (below: if it
+        // never comes, the probe is leaked rather than freed).
+        let rc = unsafe {
+            bindings::smp_call_function_single(other as c_int, Some(ipi_schedule), info, no_wait)
+        };
+        if rc != 0 {
+            drop(handle);
+            continue;
+        }
+        // A round counts if the other CPU's `schedule` is in its window
+        // when the drop starts (the IPI may also have run on this CPU, if
+        // the test moved there: then it is over before the drop).
+        if spin_until(&tasklet::selftest::IN_WINDOW, 100) && !IPI_DONE.load(Ordering::SeqCst) {
+            raced += 1;
+        }
+        drop(handle);
+        let runs_at_kill = probe.tasklet_runs.load(Ordering::SeqCst);
+        if !spin_until(&IPI_DONE, 1000) {
+            core::mem::forget(probe.clone());
+            tasklet::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+            return report(NAME, false, "the other CPU's schedule never returned");
+        }
+        // A tasklet queued after the kill would run within this.
+        sleep_ms(20);
+        if probe.tasklet_runs.load(Ordering::SeqCst) != runs_at_kill {
+            late += 1;
+        }
+    }
+    tasklet::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+    pr_info!(
+        "kapi-selftest: # {}: {} of 10 rounds raced, {} late\n",
+        NAME,
+        raced,
+        late
+    );
+    report(
+        NAME,
+        raced > 0 && late == 0,
+        "the tasklet ran after its last handle was dropped, or no round raced",
+    );
+}
+
 fn debugfs_checks() {
     let Ok(kept) = Arc::new(Kept, GFP_KERNEL) else {
         return report("debugfs-file-keeps-data", false, "allocation failed");
@@ -298,7 +411,16 @@ impl CharDevice for TestDev {
 
     fn release(&self, _file: &File) {}
 
-    fn read(&self, _file: &File, buf: UserBuf, len: usize) -> Result<usize> {
+    /// A non-blocking file reads the text; a blocking one waits for the file
+    /// to turn non-blocking (`simrupt_test kapi-nonblock`), see [`wait_nonblocking`].
+    fn read(&self, file: &File, buf: UserBuf, len: usize) -> Result<usize> {
+        if !file.is_nonblocking() {
+            return if wait_nonblocking(file) {
+                Err(EAGAIN)
+            } else {
+                Ok(0)
+            };
+        }
         let text = &self.text;
         let n = len.min(text.len());
         let mut writer =
@@ -312,6 +434,28 @@ impl CharDevice for TestDev {
         // `epoll` stays registered on this queue, and waits.
         table.register(&self.queue);
         0
+    }
+}
+
+/// Spins until `file` turns non-blocking; false if it never does (about a second).
+///
+/// The loop does nothing but call [`File::is_nonblocking`]: no call, no other
+/// memory access, not even a `spin_loop()` hint (LLVM treats its `pause` as
+/// a side effect), so the compiler may hoist a plain load of `f_flags` out
+/// of it: read once, it would never see `fcntl(F_SETFL)` from another task.
+/// `is_nonblocking`'s volatile load (C's `READ_ONCE()`) reads memory at
+/// every call. Process context, preemptible: spinning here blocks nobody.
+#[inline(never)]
+fn wait_nonblocking(file: &File) -> bool {
+    let mut spins = 0u32;
+    loop {
+        if file.is_nonblocking() {
+            return true;
+        }
+        spins += 1;
+        if spins == 400_000_000 {
+            return false;
+        }
     }
 }
 
@@ -400,6 +544,7 @@ fn teardown_setup() -> Option<debugfs::Dir> {
 pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
+    tasklet_race_checks();
     debugfs_checks();
     report(
         "device-slot-second-registration-refused",
