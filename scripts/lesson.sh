@@ -22,7 +22,8 @@
 # A lesson is lessons/NAME.txt: header lines "summary:", "kind:" (runtime or
 # compile), "expect:" (an extended regex the kernel log must match; several
 # lines: all must match; "expect-kasan:" lines replace them on the KASAN test
-# kernel, KERNEL=6.12-kasan) or "error:" (the rustc error code a compile lesson
+# kernel, KERNEL=6.12-kasan, where "show-kasan:" lines name the reports `run`
+# shows, each one that came) or "error:" (the rustc error code a compile lesson
 # must fail with), "crash: yes" if the guest is expected to die, "crash: maybe"
 # if it may (otherwise it must finish); then a line
 # "---" and the explanation. A runtime lesson has lessons/NAME.sh, run in the
@@ -90,6 +91,12 @@ report() {
   for f in "$dumped" "$log"; do
     n=$(grep -n -E -m1 -- "$re" "$f" | cut -d: -f1) || true
     [ -n "$n" ] || continue
+    # A KASAN report cut short in the dumped copy (the guest died while
+    # printing it): take the console's, interleaved but whole.
+    if sed -n "${n}p" "$f" | grep -q 'BUG: KASAN:' && [ "$f" = "$dumped" ] &&
+       ! tail -n "+$n" "$f" | grep -q '\] =====' && grep -q -E -- "$re" "$log"; then
+      continue
+    fi
     # Back up over the report's banner ("=====", "[ cut here ]", blank);
     # stop at its end: the last frame of the trace, or the next report. A
     # KASAN report goes on after its trace (the stacks that allocated and
@@ -147,11 +154,16 @@ cmd_run() {
     fi
     bold "== The kernel's report (dmesg; full console in $dir/console.log)"
     local re
-    while IFS= read -r re; do report "$dir/console.log" "$re"; echo; done < <(expects "$name")
-    # On a KASAN kernel, KASAN's own report too, if the ones above were others.
-    if grep -q '^CONFIG_KASAN=y' "$kdir/.config" && grep -q 'BUG: KASAN:' "$dir/console.log" &&
-       ! { expects "$name" | while IFS= read -r re; do grep -m1 -E -- "$re" "$dir/console.log"; done; } | grep -q 'BUG: KASAN:'; then
-      report "$dir/console.log" 'BUG: KASAN:'; echo
+    # On a KASAN kernel, a lesson's "show-kasan:" lines name the reports to
+    # show, each one that came (its expect-kasan: line only needs one).
+    local shown=0
+    if grep -q '^CONFIG_KASAN=y' "$kdir/.config" 2>/dev/null; then
+      while IFS= read -r re; do
+        if grep -q -E -- "$re" "$dir/console.log"; then report "$dir/console.log" "$re"; echo; shown=1; fi
+      done < <(field "$name" show-kasan)
+    fi
+    if ((shown == 0)); then
+      while IFS= read -r re; do report "$dir/console.log" "$re"; echo; done < <(expects "$name")
     fi
   fi
   bold "== Why"
