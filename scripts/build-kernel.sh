@@ -172,7 +172,7 @@ fi
 
 jobs=$(( $(nproc) + 1 ))
 log=$kdir/build.log
-say "building Linux $ver bzImage and modules with -j$jobs (4-7 minutes on 2 cores; full log: $log)"
+say "building Linux $ver bzImage and modules with -j$jobs ($( [ ${#llvm[@]} -gt 0 ] && echo "about 14 minutes on 2 cores: clang, KASAN" || echo "4-10 minutes on 2 cores"); full log: $log)"
 start=$(date +%s)
 set +e
 mk -j"$jobs" bzImage modules 2>&1 | tee "$log" | {

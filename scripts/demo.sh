@@ -17,7 +17,7 @@ scripts/deps.sh
 . kernel/supported.sh
 kv=${KERNEL:-$SIMRUPT_DEFAULT_KERNEL}
 kernel_check "$kv"
-step 2 "Linux $kv with CONFIG_RUST=y (built once, ~3-7 minutes; then cached)"
+step 2 "Linux $kv with CONFIG_RUST=y (built once, 4 to 10 minutes on 2 cores; then cached)"
 kdir=$(scripts/build-kernel.sh --kernel "$kv" | tail -n 1)
 
 step 3 "Building simrupt.ko against it: make KDIR=$kdir"

@@ -5,8 +5,9 @@
     tests/chapter/quotes.py check      "ok/FAIL chapter-..." lines; exit 1 on a FAIL
     tests/chapter/quotes.py update     rewrite the quoted blocks from the captures
 
-A ```console block in Documentation/chapter/*.md that quotes a capture is
-preceded by a marker line naming it, relative to Documentation/chapter/:
+A ```console block in Documentation/chapter/*.md or README.md that quotes a
+capture (or a ```text block: only a marked one is checked) is preceded by a
+marker line naming it, relative to the quoting file's directory:
 
     <!-- quote: transcript-6.12.txt -->        (optionally " #N": see below)
 
@@ -42,11 +43,14 @@ FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 
 
 def blocks(lines):
-    """Yields (marker match or None, indent, first body index, end index) per console block."""
+    """Yields (marker match or None, indent, first body index, end index) per
+    console block, and per text block that has a marker (a text block without
+    one is a picture or a layout, not an output)."""
     i = 0
     while i < len(lines):
         m = FENCE.match(lines[i])
-        if m and m.group(2) == "console":
+        marked = i > 0 and MARK.match(lines[i - 1])
+        if m and (m.group(2) == "console" or (m.group(2) == "text" and marked)):
             indent = m.group(1)
             j = i + 1
             while j < len(lines) and not FENCE.match(lines[j]):
@@ -79,10 +83,20 @@ def chapter_files():
     return sorted(glob.glob(os.path.join(CHAPTER, "*.md")))
 
 
+def quoting_files():
+    """The files whose marked blocks are checked: the chapter and the README.
+    A marker names its capture relative to the file's own directory."""
+    return chapter_files() + [os.path.join(ROOT, "README.md")]
+
+
+def capture_path(md, name):
+    return os.path.join(os.path.dirname(md), name)
+
+
 def check():
     failed = False
     bad, unsourced, nblocks = [], [], 0
-    for md in chapter_files():
+    for md in quoting_files():
         lines = open(md, encoding="utf-8").read().split("\n")
         for mark, indent, start, end in blocks(lines):
             rel = f"{os.path.relpath(md, ROOT)}:{start}"
@@ -90,7 +104,7 @@ def check():
                 unsourced.append(rel)
                 continue
             nblocks += 1
-            cap = os.path.join(CHAPTER, mark.group(1))
+            cap = capture_path(md, mark.group(1))
             if not os.path.exists(cap):
                 bad.append(f"{rel}: no capture {mark.group(1)}")
                 continue
@@ -167,13 +181,13 @@ def outputs(cap, cmd, start):
 
 def update():
     changed = 0
-    for md in chapter_files():
+    for md in quoting_files():
         lines = open(md, encoding="utf-8").read().split("\n")
         edits = []
         for mark, indent, start, end in blocks(lines):
             if not mark:
                 continue
-            cap = read(os.path.join(CHAPTER, mark.group(1)))
+            cap = read(capture_path(md, mark.group(1)))
             old = body(lines, indent, start, end)
             new = None
             if any(l.startswith(PROMPT) for l in old):
