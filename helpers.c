@@ -271,10 +271,20 @@ unsigned int simrupt_kfifo_size(struct __kfifo *fifo)
 	return fifo->mask + 1;
 }
 
-/* kfifo_len(), with READ_ONCE(): the other role may move its index meanwhile. */
+/*
+ * kfifo_len() while the other role may move its index. `out` is read first,
+ * with acquire, and `in` after it: `in` only grows and never passes `out` by
+ * less than zero, so the difference cannot "go negative". (In one expression
+ * `in - out`, C leaves the order of the two reads to the compiler; clang read
+ * `in` first, a reader then drained past it, and the length wrapped to 4 GiB.)
+ * The producer may refill meanwhile, so the result can exceed the size: the
+ * caller clamps it.
+ */
 unsigned int simrupt_kfifo_len(struct __kfifo *fifo)
 {
-	return READ_ONCE(fifo->in) - READ_ONCE(fifo->out);
+	unsigned int out = smp_load_acquire(&fifo->out);
+
+	return READ_ONCE(fifo->in) - out;
 }
 
 unsigned int simrupt_kfifo_in(struct __kfifo *fifo, const void *buf, unsigned int n)

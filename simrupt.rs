@@ -946,7 +946,7 @@ impl Simrupt {
                 self.fast_buf_clear(&mut consumer)
             } as u64;
             let s = &self.stats;
-            s.dropped_fast_buf.fetch_add(cleared, Ordering::Relaxed);
+            s.dropped_fast_buf.fetch_add(cleared, Ordering::Release);
             s.dropped_unreported.fetch_add(cleared, Ordering::Relaxed);
         }
         // 5. Report every loss not reported yet.

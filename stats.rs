@@ -19,7 +19,10 @@ use crate::histogram::{Histogram, PerCpu, MAX_CPUS};
 use crate::kapi::debugfs::{DebugFile, SeqWriter};
 use crate::Simrupt;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use kernel::{error::code::EINVAL, new_mutex, prelude::*, sync::Mutex};
 
 /// Event counters and latency histograms of one device.
@@ -168,10 +171,15 @@ impl DebugFile<{ crate::STATS_FILE }> for Simrupt {
         // (produced -> dropped | fast_buf -> rx_fifo -> delivered | overwritten),
         // so that while bytes are moving a byte is never seen in two places:
         // `produced` is at least the sum of the others. Idle, it is equal.
-        let delivered = s.delivered.load(Relaxed);
-        let overwritten = s.overwritten_kfifo.load(Relaxed);
+        // The order must hold on the CPU too, not only in the source: each
+        // counter a byte moves into is incremented with `Release` after the
+        // byte left its place, and read here with `Acquire`, so a byte seen in
+        // it cannot still be seen where it came from (the two lengths read
+        // their indices with acquire too).
+        let delivered = s.delivered.load(Acquire);
+        let overwritten = s.overwritten_kfifo.load(Acquire);
         let queued_kfifo = self.rx_fifo.len();
-        let dropped = s.dropped_fast_buf.load(Relaxed);
+        let dropped = s.dropped_fast_buf.load(Acquire);
         let queued_fast_buf = self.fast_buf.len();
         let produced = s.produced.load(Relaxed);
         writeln!(out, "produced: {}", produced)?;
@@ -312,7 +320,7 @@ impl Stats {
     /// `dropped` of those bytes found `fast_buf` full.
     pub(crate) fn fast_buf_full(&self, dropped: u64) {
         // The work item reports them: the top half must not spend its time in printk.
-        self.dropped_fast_buf.fetch_add(dropped, Relaxed);
+        self.dropped_fast_buf.fetch_add(dropped, Release);
         self.dropped_unreported.fetch_add(dropped, Relaxed);
     }
 
@@ -338,7 +346,7 @@ impl Stats {
 
     /// The oldest byte of `rx_fifo` was overwritten to make room.
     pub(crate) fn kfifo_overwritten(&self) {
-        self.overwritten_kfifo.fetch_add(1, Relaxed);
+        self.overwritten_kfifo.fetch_add(1, Release);
         self.overwritten_unreported.fetch_add(1, Relaxed);
     }
 
@@ -349,6 +357,6 @@ impl Stats {
 
     /// A `read()` copied `n` bytes to user space.
     pub(crate) fn delivered(&self, n: usize) {
-        self.delivered.fetch_add(n as u64, Relaxed);
+        self.delivered.fetch_add(n as u64, Release);
     }
 }

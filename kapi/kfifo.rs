@@ -136,10 +136,12 @@ impl<T: Copy> Kfifo<T> {
     pub(crate) fn len(&self) -> usize {
         // SAFETY: `raw` is live (type invariant); the helper reads both
         // indices with `READ_ONCE()`, so a racing update gives an old or a new
-        // value, never a torn one.
+        // value, never a torn one, and it reads `out` before `in`, so the
+        // difference never wraps below zero.
         let len = unsafe { helpers::simrupt_kfifo_len(self.raw.as_ptr()) };
-        // Two indices read at different times can look further apart than
-        // the fifo is long; never report more than it holds.
+        // The producer may refill between the two reads, which makes them
+        // look further apart than the fifo is long; never report more than
+        // it holds.
         (len as usize).min(self.capacity())
     }
 
