@@ -94,6 +94,8 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 
 . "$here/scripts/apt-env.sh"
 CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
+# A new machine has no cache yet; the private apt state's logs go there.
+mkdir -p "$CACHE"
 # Packages the system already has from its release's backports suite (QEMU,
 # say) may need their siblings from there too: a private apt state adds it.
 BP_SUITE=$codename-backports
@@ -107,7 +109,7 @@ bp_apt() { apt_private_plus "$BP_DIR" "$BP_SUITE" -- "$@"; }
 bp_update() {
   if ((bp_updated == 0)); then
     bp_apt apt-get update -qq >"$CACHE/apt-$BP_SUITE-update.log" 2>&1 ||
-      say "apt-get update with $BP_SUITE added failed (see $CACHE/apt-$BP_SUITE-update.log)"
+      say "apt-get update with $BP_SUITE added failed (see $CACHE/apt-$BP_SUITE-update.log)" >&2
     bp_updated=1
   fi
 }
