@@ -66,7 +66,8 @@ void simrupt_rcu_read_unlock(void);
 struct __kfifo *simrupt_kfifo_alloc(unsigned int n, size_t esize, bool use_vmalloc);
 void simrupt_kfifo_free(struct __kfifo *fifo, bool use_vmalloc);
 unsigned int simrupt_kfifo_size(struct __kfifo *fifo);
-unsigned int simrupt_kfifo_len(struct __kfifo *fifo);
+unsigned int simrupt_kfifo_out_acquire(struct __kfifo *fifo);
+unsigned int simrupt_kfifo_in_once(struct __kfifo *fifo);
 unsigned int simrupt_kfifo_in(struct __kfifo *fifo, const void *buf, unsigned int n);
 unsigned int simrupt_kfifo_out(struct __kfifo *fifo, void *buf, unsigned int n);
 bool simrupt_kfifo_skip(struct __kfifo *fifo);
@@ -272,19 +273,19 @@ unsigned int simrupt_kfifo_size(struct __kfifo *fifo)
 }
 
 /*
- * kfifo_len() while the other role may move its index. `out` is read first,
- * with acquire, and `in` after it: `in` only grows and never passes `out` by
- * less than zero, so the difference cannot "go negative". (In one expression
- * `in - out`, C leaves the order of the two reads to the compiler; clang read
- * `in` first, a reader then drained past it, and the length wrapped to 4 GiB.)
- * The producer may refill meanwhile, so the result can exceed the size: the
- * caller clamps it.
+ * kfifo_len() in two reads, for a caller that makes them in this order while
+ * the other role may move its index (kapi/kfifo.rs, Kfifo::len): `out` first,
+ * with acquire, then `in`. In one C expression `in - out` the order of the two
+ * reads is the compiler's choice.
  */
-unsigned int simrupt_kfifo_len(struct __kfifo *fifo)
+unsigned int simrupt_kfifo_out_acquire(struct __kfifo *fifo)
 {
-	unsigned int out = smp_load_acquire(&fifo->out);
+	return smp_load_acquire(&fifo->out);
+}
 
-	return READ_ONCE(fifo->in) - out;
+unsigned int simrupt_kfifo_in_once(struct __kfifo *fifo)
+{
+	return READ_ONCE(fifo->in);
 }
 
 unsigned int simrupt_kfifo_in(struct __kfifo *fifo, const void *buf, unsigned int n)

@@ -82,7 +82,8 @@ extern "C" {
     pub(crate) fn simrupt_kfifo_alloc(n: c_uint, esize: usize, use_vmalloc: bool) -> *mut RawKfifo;
     pub(crate) fn simrupt_kfifo_free(fifo: *mut RawKfifo, use_vmalloc: bool);
     pub(crate) fn simrupt_kfifo_size(fifo: *mut RawKfifo) -> c_uint;
-    pub(crate) fn simrupt_kfifo_len(fifo: *mut RawKfifo) -> c_uint;
+    pub(crate) fn simrupt_kfifo_out_acquire(fifo: *mut RawKfifo) -> c_uint;
+    pub(crate) fn simrupt_kfifo_in_once(fifo: *mut RawKfifo) -> c_uint;
     pub(crate) fn simrupt_kfifo_in(fifo: *mut RawKfifo, buf: *const c_void, n: c_uint) -> c_uint;
     pub(crate) fn simrupt_kfifo_out(fifo: *mut RawKfifo, buf: *mut c_void, n: c_uint) -> c_uint;
     pub(crate) fn simrupt_kfifo_skip(fifo: *mut RawKfifo) -> bool;

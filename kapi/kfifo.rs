@@ -133,16 +133,27 @@ impl<T: Copy> Kfifo<T> {
     }
 
     /// Elements queued now (C's `kfifo_len()`); a snapshot when others run concurrently.
+    ///
+    /// Either role may move its index between the two reads, so their order
+    /// matters. `out` is read first, with acquire, then `in`: `in` never falls
+    /// behind an `out` already published, and only grows, so the difference
+    /// cannot go below zero. The other order can: read `in`, then a reader
+    /// drains past it (the writer refilling meanwhile), and `in - out` wraps
+    /// to about 4 billion. (C's `in - out` in one expression leaves the order
+    /// to the compiler; clang chose `in` first, and `stats` showed a full
+    /// `rx_fifo` while the readers emptied it.)
     pub(crate) fn len(&self) -> usize {
-        // SAFETY: `raw` is live (type invariant); the helper reads both
-        // indices with `READ_ONCE()`, so a racing update gives an old or a new
-        // value, never a torn one, and it reads `out` before `in`, so the
-        // difference never wraps below zero.
-        let len = unsafe { helpers::simrupt_kfifo_len(self.raw.as_ptr()) };
-        // The producer may refill between the two reads, which makes them
-        // look further apart than the fifo is long; never report more than
-        // it holds.
-        (len as usize).min(self.capacity())
+        // SAFETY: `raw` is live (type invariant); the helper reads `out` with
+        // `smp_load_acquire()`, so a racing update gives an old or a new value,
+        // never a torn one, and the read of `in` below comes after it.
+        let out = unsafe { helpers::simrupt_kfifo_out_acquire(self.raw.as_ptr()) };
+        #[cfg(kapi_selftest)]
+        selftest::len_window();
+        // SAFETY: As above; the helper reads `in` with `READ_ONCE()`.
+        let in_ = unsafe { helpers::simrupt_kfifo_in_once(self.raw.as_ptr()) };
+        // The writer may refill between the two reads, which makes them look
+        // further apart than the fifo is long; never report more than it holds.
+        (in_.wrapping_sub(out) as usize).min(self.capacity())
     }
 
     /// True if nothing is queued (C's `kfifo_is_empty()`); a snapshot.
@@ -230,5 +241,33 @@ impl<T: Copy> Drop for Kfifo<T> {
         // SAFETY: `raw` came from `simrupt_kfifo_alloc` with this `vmalloc`
         // flag (type invariant) and is freed only here.
         unsafe { helpers::simrupt_kfifo_free(self.raw.as_ptr(), self.vmalloc) };
+    }
+}
+
+/// Test builds only: widens the gap between [`Kfifo::len`]'s two reads.
+///
+/// `tests/kapi/selftest.rs` sets [`selftest::WINDOW_NS`] so that a `len()`
+/// on one CPU waits that long between reading `out` and reading `in`, while
+/// another CPU adds and takes elements: the order of the reads must keep
+/// the result sane. The normal build has none of it.
+#[cfg(kapi_selftest)]
+pub(crate) mod selftest {
+    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// How long `len()` waits between its two reads; 0: not at all.
+    pub(crate) static WINDOW_NS: AtomicU64 = AtomicU64::new(0);
+    /// Set by `len()` when it enters that wait.
+    pub(crate) static IN_WINDOW: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn len_window() {
+        let ns = WINDOW_NS.load(Ordering::Relaxed);
+        if ns == 0 {
+            return;
+        }
+        IN_WINDOW.store(true, Ordering::SeqCst);
+        let start = crate::now_ns();
+        while crate::now_ns().wrapping_sub(start) < ns {
+            core::hint::spin_loop();
+        }
     }
 }

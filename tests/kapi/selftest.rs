@@ -12,6 +12,9 @@
 //!   size kfifo would round is refused;
 //! - a kfifo token used with another fifo does nothing, and so does one
 //!   that outlived its fifo, used with a new fifo (likely at the same address);
+//! - a kfifo's `len()` on another CPU, racing a writer and a reader, never
+//!   reports more than was queued (the gap between its two reads is widened
+//!   on purpose, see `kapi::kfifo::selftest`);
 //! - a tasklet cannot run without a handle, runs with one, and not after the
 //!   last handle is gone;
 //! - a `schedule` on another CPU that saw the last handle, racing that
@@ -40,13 +43,13 @@ use crate::kapi::{
     debugfs::{self, DebugFile, SeqWriter},
     hrtimer::{HrTimer, HrTimerHandler, Restart},
     impl_embeds,
-    kfifo::Kfifo,
+    kfifo::{self, Kfifo},
     tasklet::{self, Tasklet, TaskletHandler},
     timer_list::{new_timer_list, TimerList, TimerListHandler},
     waitqueue::{new_waitqueue, WaitQueue},
 };
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
     bindings,
     error::code::{EAGAIN, EBUSY, EINVAL},
@@ -200,6 +203,97 @@ fn kfifo_checks() {
         "kfifo-stale-token-refused",
         stale_refused,
         "a token of a freed fifo worked on a new fifo",
+    );
+}
+
+/// Set by [`ipi_kfifo_len`] to the length it read, plus one (0: not done).
+static IPI_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs on another CPU, in hard-IRQ context (an IPI): reads a kfifo's length.
+///
+/// # Safety
+///
+/// `info` points to a live `Kfifo<u8>` until [`IPI_LEN`] is set.
+unsafe extern "C" fn ipi_kfifo_len(info: *mut core::ffi::c_void) {
+    // SAFETY: The caller keeps the fifo alive until `IPI_LEN` is set.
+    let fifo = unsafe { &*info.cast::<Kfifo<u8>>() };
+    IPI_LEN.store(fifo.len() + 1, Ordering::SeqCst);
+}
+
+/// `len()` racing a writer and a reader never reports more than was queued.
+///
+/// Each round queues one byte, has another CPU call `len()` (which, having
+/// read one index, waits 5 ms in the widened window), and meanwhile adds two
+/// bytes and takes all three: at most 3 were ever queued, so `len()` must
+/// say at most 3. Read in the other order (`in` first), the reader has gone
+/// past the `in` that was read, the difference wraps, and `len()` reports
+/// the whole fifo.
+fn kfifo_len_race_checks() {
+    const NAME: &str = "kfifo-len-racing-reader-and-writer";
+    let Ok((fifo, mut w, mut r)) = Kfifo::<u8>::alloc(16) else {
+        return report(NAME, false, "allocation failed");
+    };
+    let (mut raced, mut wrong, mut worst) = (0, 0, 0);
+    kfifo::selftest::WINDOW_NS.store(5_000_000, Ordering::SeqCst);
+    for _ in 0..10 {
+        fifo.put(&mut w, 1);
+        kfifo::selftest::IN_WINDOW.store(false, Ordering::SeqCst);
+        IPI_LEN.store(0, Ordering::SeqCst);
+        let other = (crate::kapi::context::cpu() + 1) % crate::kapi::context::nr_cpu_ids();
+        let info = core::ptr::from_ref::<Kfifo<u8>>(&fifo).cast_mut().cast();
+        // SAFETY: `ipi_kfifo_len` matches `smp_call_func_t`; `info` is the
+        // fifo, which lives until `IPI_LEN` is set (below: if it never is,
+        // the fifo is leaked rather than freed).
+        let rc = unsafe {
+            bindings::smp_call_function_single(
+                other as c_int,
+                Some(ipi_kfifo_len),
+                info,
+                Default::default(),
+            )
+        };
+        if rc != 0 {
+            while fifo.get(&mut r).is_some() {}
+            continue;
+        }
+        // A round counts if the other CPU is between its two reads while
+        // this one writes and reads (the IPI may also have run on this CPU,
+        // if the test moved there: then it is over before).
+        let in_window =
+            spin_until(&kfifo::selftest::IN_WINDOW, 100) && IPI_LEN.load(Ordering::SeqCst) == 0;
+        fifo.put(&mut w, 2);
+        fifo.put(&mut w, 3);
+        while fifo.get(&mut r).is_some() {}
+        let start = crate::now_ns();
+        while IPI_LEN.load(Ordering::SeqCst) == 0 {
+            if crate::now_ns().wrapping_sub(start) > 1_000_000_000 {
+                kfifo::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+                core::mem::forget(fifo);
+                return report(NAME, false, "the other CPU's len() never returned");
+            }
+            core::hint::spin_loop();
+        }
+        let len = IPI_LEN.load(Ordering::SeqCst) - 1;
+        if in_window {
+            raced += 1;
+        }
+        worst = worst.max(len);
+        if len > 3 {
+            wrong += 1;
+        }
+    }
+    kfifo::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+    pr_info!(
+        "kapi-selftest: # {}: {} of 10 rounds raced, {} wrong, largest len {}\n",
+        NAME,
+        raced,
+        wrong,
+        worst
+    );
+    report(
+        NAME,
+        raced > 0 && wrong == 0,
+        "len() reported more than was ever queued, or no round raced",
     );
 }
 
@@ -545,6 +639,7 @@ pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
     tasklet_race_checks();
+    kfifo_len_race_checks();
     debugfs_checks();
     report(
         "device-slot-second-registration-refused",
