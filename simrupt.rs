@@ -502,6 +502,12 @@ impl_has_work! {
 // the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
     unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+        if this.timer_kind != TimerKind::HrTimer {
+            // Started by something other than `Simrupt::start` (`HrTimer::start`
+            // is safe to call): not the top half of this load, which the
+            // `timer_list` plays. Producing here would make two producers.
+            return Restart::No;
+        }
         // SAFETY: As in `on_timer_list`, for the hrtimer.
         unsafe { Self::timer_handler(this) };
         Restart::AfterNs(period_ns())
@@ -516,13 +522,16 @@ impl HrTimerHandler for Simrupt {
 
 impl TimerListHandler for Simrupt {
     unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+        if this.timer_kind != TimerKind::TimerList {
+            // As in `on_hrtimer`: the hrtimer is this load's top half.
+            return None;
+        }
         // SAFETY: This is the top half, `fast_buf`'s only producer: only the
-        // timer core calls this (the contract), for a timer armed by
-        // `Simrupt::start`, which arms one of the two (by
-        // `timer_kind`, fixed at load time), when the first file opens, under
-        // `open_count`; the last close drops that `Running`, which cancels the
-        // timer and waits for its callback, before the count can reach one
-        // again. And a timer callback never runs concurrently with itself.
+        // timer core calls this (the contract), from this `Simrupt`'s one
+        // timer of the kind `timer_kind` names (fixed at load time; the check
+        // above returns from the other kind's callback, whoever started it),
+        // and a timer callback never runs concurrently with itself, however
+        // often it is started.
         unsafe { Self::timer_handler(this) };
         Some(DELAY.get())
     }
@@ -535,8 +544,8 @@ impl Simrupt {
     ///
     /// # Safety
     ///
-    /// Only the callback of the timer that [`Simrupt::start`] armed may call
-    /// it: the top half is `fast_buf`'s only producer.
+    /// Only the callback of this `Simrupt`'s timer of the kind `timer_kind`
+    /// names may call it: the top half is `fast_buf`'s only producer.
     unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
         let cpu = context::cpu();
         trace!("[CPU#%u] enter timer_handler\n", cpu => u32);

@@ -298,7 +298,10 @@ unsafe extern "C" fn read_cb<T: CharDevice>(
     // An error becomes a *negative* errno: the C original returned it through
     // an `unsigned int` and handed user space a 4 GB "successful" read.
     match dev.read(file, UserBuf(buf.cast()), len) {
-        Ok(n) => n as isize,
+        // Never more than was asked for: an implementation that over-reports
+        // must not make user space believe in bytes it never got (nor turn a
+        // huge count into a negative "errno").
+        Ok(n) => n.min(len).min(isize::MAX as usize) as isize,
         Err(e) => e.to_errno() as isize,
     }
 }

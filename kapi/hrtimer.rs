@@ -30,16 +30,17 @@ pub(crate) enum Restart {
     /// Fire again this many nanoseconds after now.
     AfterNs(u64),
     /// Do not fire again until the next [`HrTimer::start`].
-    #[expect(
-        dead_code,
-        reason = "simrupt's top half always re-arms; the C API has both"
-    )]
     No,
 }
 
 /// The owner of an [`HrTimer`]: what runs when it fires.
+///
+/// `'static`: while armed, the callback keeps its owner alive through an
+/// `Arc`, but that cannot keep alive what the owner borrows; an owner that
+/// borrowed a local, with its handle leaked, would be read after the local
+/// died.
 pub(crate) trait HrTimerHandler<const ID: u64 = 0>:
-    Embeds<HrTimer<Self, ID>> + Send + Sync + Sized
+    Embeds<HrTimer<Self, ID>> + Send + Sync + Sized + 'static
 {
     /// Called in hard-IRQ context, interrupts disabled, never concurrently with itself.
     ///

@@ -21,6 +21,12 @@
 //! that owns the token (simrupt's `producer_lock` and `rx_out_lock`) is what
 //! makes each role single.
 
+// The loads on the other side are ordered by x86 itself (see above); on an
+// architecture that reorders loads, a reader could copy out a slot before the
+// writer's data reached it. Refuse to build there rather than be unsound.
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("kapi::kfifo relies on x86's load ordering; add the barriers before porting");
+
 use super::helpers::{self, RawKfifo};
 use core::marker::PhantomData;
 use core::mem::{size_of, MaybeUninit};
@@ -48,7 +54,11 @@ pub(crate) struct Kfifo<T: Copy> {
     id: u64,
     capacity: u32,
     vmalloc: bool,
-    _elements: PhantomData<T>,
+    // `fn(T) -> T` makes the fifo invariant in `T`: elements go in and come
+    // out through `&self`, so a `Kfifo<&'static u32>` must not pass for a
+    // `Kfifo<&'a u32>` (a short-lived reference put in would come out
+    // `'static`). The role tokens are invariant for the same reason.
+    _elements: PhantomData<fn(T) -> T>,
 }
 
 /// The identity of the next fifo: a 64-bit counter, which at one allocation
@@ -58,13 +68,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The right to add to one [`Kfifo`]; using it with another fifo fails.
 pub(crate) struct KfifoIn<T> {
     fifo: u64,
-    _elements: PhantomData<T>,
+    _elements: PhantomData<fn(T) -> T>,
 }
 
 /// The right to take from one [`Kfifo`]; using it with another fifo fails.
 pub(crate) struct KfifoOut<T> {
     fifo: u64,
-    _elements: PhantomData<T>,
+    _elements: PhantomData<fn(T) -> T>,
 }
 
 // SAFETY: The buffer is heap memory not tied to a thread; `T: Send` values move through it.
@@ -92,6 +102,11 @@ impl<T: Copy> Kfifo<T> {
         // kfifo rounds other sizes (up for `kfifo_alloc`, down for
         // `kfifo_init`): ask only for what it will give exactly.
         if !capacity.is_power_of_two() || capacity < 2 {
+            return Err(EINVAL);
+        }
+        // kfifo keeps the element size in an `unsigned int`, and a zero-sized
+        // element would ask vmalloc for nothing.
+        if size_of::<T>() == 0 || size_of::<T>() > u32::MAX as usize {
             return Err(EINVAL);
         }
         // SAFETY: Any size is valid to ask for; the helper returns null on failure.

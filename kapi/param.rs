@@ -335,11 +335,23 @@ unsafe impl Sync for KernelParam {}
 
 impl KernelParam {
     /// Describes the parameter `name` of this module, stored in `value`, with sysfs permissions `perm`.
+    ///
+    /// # Panics
+    ///
+    /// If `perm` is world-writable or has bits beyond `0o777`; in the
+    /// `static` that [`module_param!`] makes, that is a build error.
     pub(crate) const fn new<T: ParamValue>(
         name: &'static CStr,
         value: &'static T,
         perm: u16,
     ) -> Self {
+        // C's `VERIFY_OCTAL_PERMISSIONS()`, at compile time as there (this is
+        // a `const fn` used in statics): no world-writable parameter, and no
+        // bits beyond rwx.
+        assert!(
+            perm & 0o002 == 0 && perm <= 0o777,
+            "parameter permissions: world-writable or not rwx bits"
+        );
         // INVARIANT: The callbacks and `value` are of the same `T`, and the
         // module is this one.
         Self(bindings::kernel_param {

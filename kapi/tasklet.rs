@@ -23,8 +23,13 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
 
 /// The owner of a [`Tasklet`]: what runs when it is scheduled.
+///
+/// `'static`: while scheduled or enabled, the tasklet keeps its owner alive through an
+/// `Arc`, but that cannot keep alive what the owner borrows; an owner that
+/// borrowed a local, with its handle leaked, would be read after the local
+/// died.
 pub(crate) trait TaskletHandler<const ID: u64 = 0>:
-    Embeds<Tasklet<Self, ID>> + Send + Sync + Sized
+    Embeds<Tasklet<Self, ID>> + Send + Sync + Sized + 'static
 {
     /// Called in softirq context, never concurrently with itself.
     fn on_tasklet(this: ArcBorrow<'_, Self>);

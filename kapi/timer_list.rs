@@ -18,8 +18,13 @@ use core::marker::PhantomData;
 use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
 
 /// The owner of a [`TimerList`]: what runs when it fires.
+///
+/// `'static`: while armed, the callback keeps its owner alive through an
+/// `Arc`, but that cannot keep alive what the owner borrows; an owner that
+/// borrowed a local, with its handle leaked, would be read after the local
+/// died.
 pub(crate) trait TimerListHandler<const ID: u64 = 0>:
-    Embeds<TimerList<Self, ID>> + Send + Sync + Sized
+    Embeds<TimerList<Self, ID>> + Send + Sync + Sized + 'static
 {
     /// Called in softirq context, never concurrently with itself.
     ///

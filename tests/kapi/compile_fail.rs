@@ -38,6 +38,20 @@ pub(crate) fn kfifo_token_forged() -> crate::kapi::kfifo::KfifoIn<u8> {
     }
 }
 
+#[cfg(kapi_compile_fail = "kfifo-variance")]
+// E0597: a kfifo is invariant in its element type. Were it covariant, a fifo
+// of `&'static u32` could be used as a fifo of shorter-lived references, take
+// a reference to a local, and hand it out as `'static` after the local died.
+pub(crate) fn kfifo_variance(
+    fifo: &crate::kapi::kfifo::Kfifo<&'static u32>,
+    writer: crate::kapi::kfifo::KfifoIn<&'static u32>,
+) {
+    let local = 7u32;
+    let mut writer: crate::kapi::kfifo::KfifoIn<&u32> = writer;
+    let fifo: &crate::kapi::kfifo::Kfifo<&u32> = fifo;
+    fifo.put(&mut writer, &local);
+}
+
 #[cfg(kapi_compile_fail = "printk-format-mismatch")]
 // E0080: a C printk format is checked against its arguments while compiling;
 // `%llu` reads an unsigned long long, so passing a `u32` for it is refused

@@ -25,6 +25,7 @@ declare -A expect=(
   [timer-without-arc]=E0308
   [debugfs-borrowed-data]=E0308
   [kfifo-token-forged]=E0451
+  [kfifo-variance]=E0597
   [printk-format-mismatch]=E0080
   [printk-arg-safe-impl]=E0200
   [poll-local-queue]=E0597
