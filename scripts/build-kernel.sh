@@ -128,6 +128,24 @@ if [ "$mode" = print ]; then
   exit 0
 fi
 
+# Unpacked, or built, already: reuse it, without waiting for anything.
+if [ "$mode" = fetch ] && [ -f "$src/Makefile" ]; then echo "$src"; exit 0; fi
+if [ "$mode" = build ] && [ -f "$src/Makefile" ] && [ -f "$CACHE/$(build_name)/.simrupt-build-complete" ]; then
+  say "reusing cached Linux $(kernel_version) build: $CACHE/$(build_name)"
+  echo "$CACHE/$(build_name)"; exit 0
+fi
+
+# Otherwise one unpack or build at a time, whoever asks: `make check` builds
+# the next kernels in the background while the first one's VM suites run
+# (tests/run-all.sh), and a caller that needs a kernel being built waits
+# here, then finds it built (the stamp check below).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  say "Linux $kv: waiting for another kernel build to finish ($CACHE/.build.lock)"
+  flock 9
+fi
+
 if [ ! -f "$src/Makefile" ]; then
   say "unpacking $tarball (Debian $pkg $pkgver) into $srcroot"
   rm -rf "$srcroot"; mkdir -p "$srcroot"

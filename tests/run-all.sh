@@ -105,6 +105,23 @@ vm_suite() {
 
 # --- Per kernel: build the kernel, the module, and run every VM suite ----------
 RUSTC=/usr/bin/rustc
+# The kernels after the first are built in the background, one at a time, at
+# the lowest CPU priority, while the first kernel's VM suites run: much of a
+# suite's time the guest waits on its own timers, and a niced build takes
+# only the CPU time nobody else wants. On a cold machine this saves most of
+# their build time; with every kernel cached it does nothing. A later
+# kernel's section waits for its build (build-kernel.sh's lock), then reuses
+# it. Its log: $logs/prebuild-K.log.
+prebuild_pid=
+prebuild_later_kernels() {
+  [ -z "$prebuild_pid" ] || return 0
+  local later; later=$(printf '%s\n' $kernels | awk -v k="$1" 'after; $0 == k { after = 1 }')
+  [ -n "$later" ] || return 0
+  (for k in $later; do
+     nice -n 19 scripts/build-kernel.sh --kernel "$k" >/dev/null 2>"$logs/prebuild-$k.log" || true
+   done) &
+  prebuild_pid=$!
+}
 kernel_section() {
   kv=$1
   local flavour; flavour=$(kernel_flavour "$kv")
@@ -112,6 +129,7 @@ kernel_section() {
   kdir=$(scripts/build-kernel.sh --kernel "$kv" | tail -n 1)
   if [ ! -f "$kdir/arch/x86/boot/bzImage" ]; then record "FAIL $kv:kernel: build failed"; return; fi
   record "ok $kv:kernel"
+  prebuild_later_kernels "$kv"
 
   say "Linux $kv: build"
   # Objects of another kernel's build must not be reused.
@@ -241,4 +259,5 @@ demo_section() {
 }
 demo_section
 
+[ -z "$prebuild_pid" ] || wait "$prebuild_pid"
 summary
