@@ -163,3 +163,42 @@ macro_rules! static_lock_class {
     }};
 }
 pub(crate) use static_lock_class;
+
+/// Test builds only: a race window widened on purpose.
+///
+/// A few instructions wide in the real code, a race between two CPUs is
+/// almost never hit by a test. `tests/kapi/selftest.rs` sets `ns` so that the
+/// code inside the window (a [`tasklet::Tasklet::schedule`] that saw a handle,
+/// a [`kfifo::Kfifo::len`] between its two reads) waits that long, and knows
+/// from `entered` when the other CPU is in it. The normal build has none of it.
+#[cfg(kapi_selftest)]
+pub(crate) struct RaceWindow {
+    /// How long the code in the window waits; 0: not at all.
+    pub(crate) ns: core::sync::atomic::AtomicU64,
+    /// Set when the code enters that wait.
+    pub(crate) entered: core::sync::atomic::AtomicBool,
+}
+
+#[cfg(kapi_selftest)]
+impl RaceWindow {
+    pub(crate) const fn new() -> Self {
+        Self {
+            ns: core::sync::atomic::AtomicU64::new(0),
+            entered: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Waits `ns` nanoseconds, spinning (any context), if a test asked for it.
+    pub(crate) fn wait(&self) {
+        use core::sync::atomic::Ordering;
+        let ns = self.ns.load(Ordering::Relaxed);
+        if ns == 0 {
+            return;
+        }
+        self.entered.store(true, Ordering::SeqCst);
+        let start = crate::now_ns();
+        while crate::now_ns().wrapping_sub(start) < ns {
+            core::hint::spin_loop();
+        }
+    }
+}

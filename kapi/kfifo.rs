@@ -163,7 +163,7 @@ impl<T: Copy> Kfifo<T> {
         // never a torn one, and the read of `in` below comes after it.
         let out = unsafe { helpers::simrupt_kfifo_out_acquire(self.raw.as_ptr()) };
         #[cfg(kapi_selftest)]
-        selftest::len_window();
+        selftest::WINDOW.wait();
         // SAFETY: As above; the helper reads `in` with `READ_ONCE()`.
         let in_ = unsafe { helpers::simrupt_kfifo_in_once(self.raw.as_ptr()) };
         // The writer may refill between the two reads, which makes them look
@@ -261,28 +261,12 @@ impl<T: Copy> Drop for Kfifo<T> {
 
 /// Test builds only: widens the gap between [`Kfifo::len`]'s two reads.
 ///
-/// `tests/kapi/selftest.rs` sets [`selftest::WINDOW_NS`] so that a `len()`
+/// `tests/kapi/selftest.rs` sets [`selftest::WINDOW`]`.ns` so that a `len()`
 /// on one CPU waits that long between reading `out` and reading `in`, while
 /// another CPU adds and takes elements: the order of the reads must keep
 /// the result sane. The normal build has none of it.
 #[cfg(kapi_selftest)]
 pub(crate) mod selftest {
-    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-    /// How long `len()` waits between its two reads; 0: not at all.
-    pub(crate) static WINDOW_NS: AtomicU64 = AtomicU64::new(0);
-    /// Set by `len()` when it enters that wait.
-    pub(crate) static IN_WINDOW: AtomicBool = AtomicBool::new(false);
-
-    pub(super) fn len_window() {
-        let ns = WINDOW_NS.load(Ordering::Relaxed);
-        if ns == 0 {
-            return;
-        }
-        IN_WINDOW.store(true, Ordering::SeqCst);
-        let start = crate::now_ns();
-        while crate::now_ns().wrapping_sub(start) < ns {
-            core::hint::spin_loop();
-        }
-    }
+    /// The window; see [`crate::kapi::RaceWindow`].
+    pub(crate) static WINDOW: crate::kapi::RaceWindow = crate::kapi::RaceWindow::new();
 }

@@ -122,7 +122,7 @@ impl<T: TaskletHandler<ID>, const ID: u64> Tasklet<T, ID> {
         self.scheduling.fetch_add(1, Ordering::SeqCst);
         if self.handles.load(Ordering::SeqCst) > 0 {
             #[cfg(kapi_selftest)]
-            selftest::schedule_window();
+            selftest::WINDOW.wait();
             // SAFETY: The tasklet is set up and pinned (type invariant), and
             // a handle keeps its owner alive until it has killed it.
             unsafe { helpers::simrupt_tasklet_schedule(self.tasklet.get()) };
@@ -183,29 +183,13 @@ impl<T: TaskletHandler<ID>, const ID: u64> Drop for TaskletHandle<T, ID> {
 
 /// Test builds only: widens the race between [`Tasklet::schedule`] and the last handle's drop.
 ///
-/// `tests/kapi/selftest.rs` sets [`selftest::WINDOW_NS`] to make each
+/// `tests/kapi/selftest.rs` sets [`selftest::WINDOW`]`.ns` to make each
 /// `schedule` that has seen a handle wait that long before it schedules,
 /// so that a drop on another CPU meets it inside the window that the
 /// handshake in [`TaskletHandle`]'s `Drop` must close. The normal build
 /// has none of it.
 #[cfg(kapi_selftest)]
 pub(crate) mod selftest {
-    use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-    /// How long a `schedule` that saw a handle waits before scheduling; 0: not at all.
-    pub(crate) static WINDOW_NS: AtomicU64 = AtomicU64::new(0);
-    /// Set by a `schedule` when it enters that wait.
-    pub(crate) static IN_WINDOW: AtomicBool = AtomicBool::new(false);
-
-    pub(super) fn schedule_window() {
-        let ns = WINDOW_NS.load(Ordering::Relaxed);
-        if ns == 0 {
-            return;
-        }
-        IN_WINDOW.store(true, Ordering::SeqCst);
-        let start = crate::now_ns();
-        while crate::now_ns().wrapping_sub(start) < ns {
-            core::hint::spin_loop();
-        }
-    }
+    /// The window; see [`crate::kapi::RaceWindow`].
+    pub(crate) static WINDOW: crate::kapi::RaceWindow = crate::kapi::RaceWindow::new();
 }

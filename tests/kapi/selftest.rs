@@ -234,10 +234,14 @@ fn kfifo_len_race_checks() {
         return report(NAME, false, "allocation failed");
     };
     let (mut raced, mut wrong, mut worst) = (0, 0, 0);
-    kfifo::selftest::WINDOW_NS.store(5_000_000, Ordering::SeqCst);
+    kfifo::selftest::WINDOW
+        .ns
+        .store(5_000_000, Ordering::SeqCst);
     for _ in 0..10 {
         fifo.put(&mut w, 1);
-        kfifo::selftest::IN_WINDOW.store(false, Ordering::SeqCst);
+        kfifo::selftest::WINDOW
+            .entered
+            .store(false, Ordering::SeqCst);
         IPI_LEN.store(0, Ordering::SeqCst);
         let other = (crate::kapi::context::cpu() + 1) % crate::kapi::context::nr_cpu_ids();
         let info = core::ptr::from_ref::<Kfifo<u8>>(&fifo).cast_mut().cast();
@@ -259,15 +263,15 @@ fn kfifo_len_race_checks() {
         // A round counts if the other CPU is between its two reads while
         // this one writes and reads (the IPI may also have run on this CPU,
         // if the test moved there: then it is over before).
-        let in_window =
-            spin_until(&kfifo::selftest::IN_WINDOW, 100) && IPI_LEN.load(Ordering::SeqCst) == 0;
+        let in_window = spin_until(&kfifo::selftest::WINDOW.entered, 100)
+            && IPI_LEN.load(Ordering::SeqCst) == 0;
         fifo.put(&mut w, 2);
         fifo.put(&mut w, 3);
         while fifo.get(&mut r).is_some() {}
         let start = crate::now_ns();
         while IPI_LEN.load(Ordering::SeqCst) == 0 {
             if crate::now_ns().wrapping_sub(start) > 1_000_000_000 {
-                kfifo::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+                kfifo::selftest::WINDOW.ns.store(0, Ordering::SeqCst);
                 core::mem::forget(fifo);
                 return report(NAME, false, "the other CPU's len() never returned");
             }
@@ -282,7 +286,7 @@ fn kfifo_len_race_checks() {
             wrong += 1;
         }
     }
-    kfifo::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+    kfifo::selftest::WINDOW.ns.store(0, Ordering::SeqCst);
     pr_info!(
         "kapi-selftest: # {}: {} of 10 rounds raced, {} wrong, largest len {}\n",
         NAME,
@@ -406,10 +410,14 @@ fn tasklet_race_checks() {
         Err(_) => return report(NAME, false, "allocation failed"),
     };
     let (mut raced, mut late) = (0, 0);
-    tasklet::selftest::WINDOW_NS.store(5_000_000, Ordering::SeqCst);
+    tasklet::selftest::WINDOW
+        .ns
+        .store(5_000_000, Ordering::SeqCst);
     for _ in 0..10 {
         let handle = Tasklet::enable(probe.clone());
-        tasklet::selftest::IN_WINDOW.store(false, Ordering::SeqCst);
+        tasklet::selftest::WINDOW
+            .entered
+            .store(false, Ordering::SeqCst);
         IPI_DONE.store(false, Ordering::SeqCst);
         let other = (crate::kapi::context::cpu() + 1) % crate::kapi::context::nr_cpu_ids();
         let info = core::ptr::from_ref::<Probe>(&probe).cast_mut().cast();
@@ -428,14 +436,14 @@ fn tasklet_race_checks() {
         // A round counts if the other CPU's `schedule` is in its window
         // when the drop starts (the IPI may also have run on this CPU, if
         // the test moved there: then it is over before the drop).
-        if spin_until(&tasklet::selftest::IN_WINDOW, 100) && !IPI_DONE.load(Ordering::SeqCst) {
+        if spin_until(&tasklet::selftest::WINDOW.entered, 100) && !IPI_DONE.load(Ordering::SeqCst) {
             raced += 1;
         }
         drop(handle);
         let runs_at_kill = probe.tasklet_runs.load(Ordering::SeqCst);
         if !spin_until(&IPI_DONE, 1000) {
             core::mem::forget(probe.clone());
-            tasklet::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+            tasklet::selftest::WINDOW.ns.store(0, Ordering::SeqCst);
             return report(NAME, false, "the other CPU's schedule never returned");
         }
         // A tasklet queued after the kill would run within this.
@@ -444,7 +452,7 @@ fn tasklet_race_checks() {
             late += 1;
         }
     }
-    tasklet::selftest::WINDOW_NS.store(0, Ordering::SeqCst);
+    tasklet::selftest::WINDOW.ns.store(0, Ordering::SeqCst);
     pr_info!(
         "kapi-selftest: # {}: {} of 10 rounds raced, {} late\n",
         NAME,
