@@ -40,12 +40,9 @@
 #include <linux/workqueue.h>
 
 /* Prototypes, for -Wmissing-prototypes: the callers are in Rust. */
-int simrupt_smp_processor_id(void);
-bool simrupt_in_hardirq(void);
-bool simrupt_in_serving_softirq(void);
 bool simrupt_in_task(void);
-bool simrupt_irqs_disabled(void);
 bool simrupt_preemptible(void);
+u64 simrupt_context(void);
 unsigned long simrupt_local_irq_save(void);
 void simrupt_local_irq_restore(unsigned long flags);
 void simrupt_warn(const char *what);
@@ -80,31 +77,23 @@ void simrupt_debugfs_remove(struct dentry *dentry);
 
 /* --- Execution context (linux/preempt.h, linux/irqflags.h) --------------- */
 
-/* The CPU we run on. "raw_" because tracing from a preemptible work item
- * may migrate right after; the C original uses get_cpu()/put_cpu() there. */
-int simrupt_smp_processor_id(void)
+/* The CPU we run on and three questions about the context, in one call: the
+ * top half asks them all on every tick, and a call into C costs more than a
+ * question, most of all under emulation. Bits 0-31: the CPU number ("raw_"
+ * because a preemptible work item may migrate right after; the C original
+ * uses get_cpu()/put_cpu() there); then one bit per question, as
+ * kapi/context.rs's `Here` names them. */
+u64 simrupt_context(void)
 {
-	return raw_smp_processor_id();
-}
-
-bool simrupt_in_hardirq(void)
-{
-	return in_hardirq();
-}
-
-bool simrupt_in_serving_softirq(void)
-{
-	return in_serving_softirq();
+	return (u64)(u32)raw_smp_processor_id() |
+	       (u64)in_hardirq() << 32 |
+	       (u64)in_serving_softirq() << 33 |
+	       (u64)irqs_disabled() << 34;
 }
 
 bool simrupt_in_task(void)
 {
 	return in_task();
-}
-
-bool simrupt_irqs_disabled(void)
-{
-	return irqs_disabled();
 }
 
 bool simrupt_preemptible(void)

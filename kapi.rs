@@ -197,7 +197,7 @@ impl RaceWindow {
         }
         self.entered.store(true, Ordering::SeqCst);
         let start = crate::now_ns();
-        while crate::now_ns().wrapping_sub(start) < ns {
+        while crate::now_ns().saturating_sub(start) < ns {
             core::hint::spin_loop();
         }
     }

@@ -3,7 +3,9 @@
 //! Where is this code running? The CPU number and execution-context queries.
 //!
 //! C: `linux/preempt.h`, `linux/irqflags.h`, `linux/smp.h`. These are macros
-//! in C, so `helpers.c` wraps each one in a function Rust can call.
+//! in C, so `helpers.c` wraps them in functions Rust can call: one,
+//! `simrupt_context()`, answers the CPU number and three questions at once
+//! ([`Here`]), the others one question each.
 
 use super::helpers::*;
 use core::ffi::CStr;
@@ -13,9 +15,55 @@ use core::ffi::CStr;
 /// In process context the task may migrate right after this returns, so the
 /// number is only a trace hint there; in IRQ and softirq context it is exact.
 pub(crate) fn cpu() -> u32 {
-    // SAFETY: Reading the current CPU number has no preconditions.
-    let cpu = unsafe { simrupt_smp_processor_id() };
-    cpu as u32
+    Here::now().cpu()
+}
+
+/// Where this code runs, asked once: the CPU number and whether this is hard-IRQ
+/// context (C's `in_hardirq()`), a softirq handler ([`in_serving_softirq`])
+/// or code with interrupts off ([`irqs_disabled`]).
+///
+/// One call into C instead of one per question. The top half asks three of
+/// them on every tick, and each call into C costs more than the question:
+/// under QEMU's emulation, where a callback that runs every 100 ms starts
+/// cold, about a microsecond each (`make bench`'s `steps` build, see
+/// Documentation/benchmarks.md). The answers are those of the moment of the
+/// call: take it after entering the context to check (after
+/// [`with_irqs_disabled`] for the interrupt flag).
+#[derive(Clone, Copy)]
+pub(crate) struct Here(u64);
+
+impl Here {
+    // The bits of `simrupt_context()` in helpers.c, above the CPU number.
+    const HARDIRQ: u64 = 1 << 32;
+    const SERVING_SOFTIRQ: u64 = 1 << 33;
+    const IRQS_DISABLED: u64 = 1 << 34;
+
+    /// Asks now.
+    pub(crate) fn now() -> Self {
+        // SAFETY: Reading the CPU number, preempt count and interrupt flag
+        // has no preconditions.
+        Self(unsafe { simrupt_context() })
+    }
+
+    /// As [`cpu`].
+    pub(crate) fn cpu(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// True in hard-IRQ context (C's `in_hardirq()`).
+    pub(crate) fn in_hardirq(self) -> bool {
+        self.0 & Self::HARDIRQ != 0
+    }
+
+    /// As [`in_serving_softirq`].
+    pub(crate) fn in_serving_softirq(self) -> bool {
+        self.0 & Self::SERVING_SOFTIRQ != 0
+    }
+
+    /// As [`irqs_disabled`].
+    pub(crate) fn irqs_disabled(self) -> bool {
+        self.0 & Self::IRQS_DISABLED != 0
+    }
 }
 
 /// How many CPU numbers the kernel can use (C's `nr_cpu_ids`).
@@ -25,16 +73,9 @@ pub(crate) fn nr_cpu_ids() -> u32 {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(kernel::bindings::nr_cpu_ids)) }
 }
 
-/// True in hard-IRQ context (C's `in_hardirq()`).
-pub(crate) fn in_hardirq() -> bool {
-    // SAFETY: Reading the preempt count has no preconditions.
-    unsafe { simrupt_in_hardirq() }
-}
-
 /// True while a softirq handler (tasklet, BH work, timer) runs (C's `in_serving_softirq()`).
 pub(crate) fn in_serving_softirq() -> bool {
-    // SAFETY: Reading the preempt count has no preconditions.
-    unsafe { simrupt_in_serving_softirq() }
+    Here::now().in_serving_softirq()
 }
 
 /// True in process (task) context (C's `in_task()`).
@@ -45,8 +86,7 @@ pub(crate) fn in_task() -> bool {
 
 /// True when interrupts are disabled on this CPU (C's `irqs_disabled()`).
 pub(crate) fn irqs_disabled() -> bool {
-    // SAFETY: Reading the interrupt flag has no preconditions.
-    unsafe { simrupt_irqs_disabled() }
+    Here::now().irqs_disabled()
 }
 
 /// True when this code may be preempted (C's `preemptible()`).

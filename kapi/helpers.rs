@@ -26,12 +26,9 @@ pub(crate) type HrTimerFn =
 
 extern "C" {
     // Execution context.
-    pub(crate) fn simrupt_smp_processor_id() -> c_int;
-    pub(crate) fn simrupt_in_hardirq() -> bool;
-    pub(crate) fn simrupt_in_serving_softirq() -> bool;
     pub(crate) fn simrupt_in_task() -> bool;
-    pub(crate) fn simrupt_irqs_disabled() -> bool;
     pub(crate) fn simrupt_preemptible() -> bool;
+    pub(crate) fn simrupt_context() -> u64;
     pub(crate) fn simrupt_local_irq_save() -> c_ulong;
     pub(crate) fn simrupt_local_irq_restore(flags: c_ulong);
     pub(crate) fn simrupt_warn(what: *const c_char);
