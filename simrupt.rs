@@ -74,6 +74,16 @@ use kernel::{
     workqueue::{impl_has_work, new_work, Work, WorkItem},
 };
 
+// `make bench` only: the top half's step times (BENCH_VARIANT=steps).
+#[cfg(bench_variant = "steps")]
+mod bench_steps;
+/// `step!(n)`: a step time of `make bench`'s `steps` build; nothing otherwise.
+macro_rules! step {
+    ($n:expr) => {
+        #[cfg(bench_variant = "steps")]
+        crate::bench_steps::stamp($n);
+    };
+}
 mod fastbuf;
 mod histogram;
 mod kapi;
@@ -527,8 +537,10 @@ impl HrTimerHandler for Simrupt {
             // `timer_list` plays. Producing here would make two producers.
             return Restart::No;
         }
+        step!(2);
         // SAFETY: As in `on_timer_list`, for the hrtimer.
         unsafe { Self::timer_handler(this) };
+        step!(10);
         Restart::AfterNs(period_ns())
     }
 
@@ -551,7 +563,9 @@ impl TimerListHandler for Simrupt {
         // above returns from the other kind's callback, whoever started it),
         // and a timer callback never runs concurrently with itself, however
         // often it is started.
+        step!(2);
         unsafe { Self::timer_handler(this) };
+        step!(10);
         Some(DELAY.get())
     }
 }
@@ -567,6 +581,7 @@ impl Simrupt {
     /// names may call it: the top half is `fast_buf`'s only producer.
     unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
         trace!("[CPU#%u] enter timer_handler\n", context::cpu() => u32);
+        step!(3);
         let top_half = || {
             // One call answers all the top half asks of its context (and the
             // CPU cannot change: neither a hard IRQ nor a softirq migrates).
@@ -582,10 +597,13 @@ impl Simrupt {
                     "timer_handler (hrtimer) must run in hard-IRQ context"
                 );
             }
+            step!(4);
             let start = now_ns();
+            step!(5);
             // SAFETY: We are the top half (the contract).
             unsafe { Self::process_data(this, cpu, start) };
             let spent = this.stats.top_half_ran(cpu, start);
+            step!(9);
             trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
         };
         // A timer_list callback runs in softirq context with interrupts
@@ -611,6 +629,7 @@ impl Simrupt {
         // Counted before any of them can be seen in `fast_buf`: `stats`
         // promises `produced` is never less than where the bytes went.
         this.stats.produced(burst, now);
+        step!(6);
         let mut data = this.simrupt_data.load(Ordering::Relaxed);
         let mut dropped = 0;
         for _ in 0..burst {
@@ -626,10 +645,12 @@ impl Simrupt {
         if dropped != 0 {
             this.stats.fast_buf_full(dropped);
         }
+        step!(7);
         match this.bottom_half {
             BottomHalfKind::Tasklet => {
                 trace!("[CPU#%u] scheduling tasklet\n", cpu => u32);
                 this.tasklet.schedule();
+                step!(8);
             }
             BottomHalfKind::BhWorkqueue => {
                 trace!("[CPU#%u] scheduling bh work\n", cpu => u32);
@@ -1152,5 +1173,7 @@ impl Drop for SimruptModule {
             self.simrupt.rx_fifo.len(),
             self.simrupt.rx_fifo.capacity()
         );
+        #[cfg(bench_variant = "steps")]
+        bench_steps::print();
     }
 }

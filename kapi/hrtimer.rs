@@ -123,6 +123,7 @@ impl<T: HrTimerHandler<ID>, const ID: u64> HrTimer<T, ID> {
     ///
     /// Only the hrtimer core calls this, for a timer set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
+        step!(0);
         // SAFETY: The timer was armed by `start` through `T::field_of` (type
         // invariant), so `raw` is the `HrTimer<T, ID>` field (transparent over
         // the C timer) of a `T`, and `container_of` inverts `field_of`.
@@ -132,6 +133,7 @@ impl<T: HrTimerHandler<ID>, const ID: u64> HrTimer<T, ID> {
         // waiting for this callback, before it releases it (type invariant):
         // the count stays above zero for the whole call.
         let this = unsafe { ArcBorrow::from_raw(owner) };
+        step!(1);
         // SAFETY: This is the timer's callback, run by the hrtimer core when
         // the timer armed by `start` fires (`on_hrtimer`'s contract).
         match unsafe { T::on_hrtimer(this) } {

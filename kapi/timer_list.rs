@@ -124,6 +124,7 @@ impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
     ///
     /// Only the timer core calls this, for a timer set up by [`Self::new`].
     unsafe extern "C" fn callback(raw: *mut bindings::timer_list) {
+        step!(0);
         // SAFETY: The timer was armed through `T::field_of` (type invariant),
         // so `raw` is the `TimerList<T, ID>` field (transparent over the C
         // timer) of a `T`, and `container_of` inverts `field_of`.
@@ -132,6 +133,7 @@ impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
         // `Arc::as_ptr`), which a handle keeps until `timer_delete_sync()` has
         // waited for this callback (type invariant).
         let this = unsafe { ArcBorrow::from_raw(owner) };
+        step!(1);
         // SAFETY: This is the timer's callback, run by the timer core when
         // the armed timer fires (`on_timer_list`'s contract).
         if let Some(ms) = unsafe { T::on_timer_list(this) } {

@@ -11,11 +11,12 @@
 #       own vmlinuz), the modules built inside the Debian 13 root of
 #       tests/native.sh (made by it if missing), as `make native` builds them
 #
-# ROUNDS, OFF_ROUNDS, SECS reach the guest script (defaults 9, 5, 5).
+# ROUNDS, OFF_ROUNDS, SECS, WARM_ROUNDS, WARM_SECS reach the guest script
+# (defaults 9, 5, 5, 3, 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
-variants="no-stats plain-tasklet no-check bare"
+variants="no-stats plain-tasklet no-check bare steps"
 mode= kdir=
 case "${1:-}" in
   --kdir) mode=kdir; kdir=$2 ;;
@@ -88,16 +89,16 @@ for v in $variants; do mods+=("$work/simrupt-$v.ko"); done
 echo
 echo "### Top half on $label ($(date -u '+%Y-%m-%d %H:%M UTC'), host $(nproc) CPUs, QEMU TCG 2 vCPUs)"
 # The guest script gets no environment: a wrapper sets the counts.
-printf 'ROUNDS=%s OFF_ROUNDS=%s SECS=%s\n. /bench-tophalf.sh\n' \
-  "${ROUNDS:-9}" "${OFF_ROUNDS:-5}" "${SECS:-5}" > "$work/guest.sh"
-"$here/scripts/vm.sh" "${boot[@]}" --log "$log" --timeout 1800 \
+printf 'ROUNDS=%s OFF_ROUNDS=%s SECS=%s WARM_ROUNDS=%s WARM_SECS=%s\n. /bench-tophalf.sh\n' \
+  "${ROUNDS:-9}" "${OFF_ROUNDS:-5}" "${SECS:-5}" "${WARM_ROUNDS:-3}" "${WARM_SECS:-2}" > "$work/guest.sh"
+"$here/scripts/vm.sh" "${boot[@]}" --log "$log" --timeout 3000 \
   "$work/guest.sh" "$here/tests/guest/bench-tophalf.sh" "${mods[@]}" >/dev/null 2>&1 || true
 if ! grep -q '^FLOOR|' "$log"; then
   echo "top-half VM run failed; console log: $log" >&2; rm -rf "$work"; exit 1
 fi
 grep '^SIMRUPT-BENCH-MISSING' "$log" || true
 tr -d '\r' < "$log" | sed -n 's/^CLOCKSOURCE|/(guest clocksource: /p' | sed 's/$/)/'
-tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR)\|' | awk -F'|' '
+tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|' '
   function med(s,   a, k, i, j, x) {
     k = split(s, a, " ")
     for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
@@ -112,6 +113,10 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR)\|' | awk -F'|' '
     R[r, v] = $5; RC[r, v] = ns($6); if (r > nr) nr = r
     if (v == "timer_list" || v == "hrtimer") {
       bh[++nb] = sprintf("| %s | %s | %s | %s | %s | %s | %s |", r, v, $8, $9, $10, $11, $12) } }
+  $1 == "WARM" { r = $2; v = $3; wcnt[v] += $4; wl[v] = wl[v] " " ns($5); W[r, v] = ns($5); if (r > nw) nw = r
+    if (!(v in wseen)) { wseen[v] = 1; worder[++mw] = v } }
+  $1 == "STEPS" { k = $3; sn[k] += $4; if (!(k in sseen)) { sseen[k] = 1; sorder[++ns_] = k }
+    for (i = 1; i <= 12; i++) S[k, i] = S[k, i] " " ns($(4 + i)) }
   $1 == "FLOOR" { r = $2; v = $3; fcnt[v] += $4; fl[v] = fl[v] " " ns($5); F[r, v] = ns($5); if (r > nf) nf = r
     if (!(v in fseen)) { fseen[v] = 1; forder[++m] = v } }
   END {
@@ -133,6 +138,36 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR)\|' | awk -F'|' '
       x = med(fl[v]); f = med(fl[k]); pr = ""
       for (r = 1; r <= nf; r++) if (((r, v) in F) && F[r, k] > 0) pr = pr " " F[r, v] / F[r, k]
       printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, fcnt[v], x, fl[v], (f > 0 ? x / f : 0), med(pr) }
+    if (mw > 0) {
+      print ""
+      print "Trace off, warm: the same at a period of 1 ms (whole timer callback, ns):"
+      print ""
+      print "| variant | callbacks | median of round medians (ns) | per-round medians (ns) | ratio to floor | median of per-round ratios |"
+      print "|---|---:|---:|---|---:|---:|"
+      for (i = 1; i <= mw; i++) { v = worder[i]; k = (v ~ /hrtimer/ ? "floor-hrtimer" : "floor-timer_list")
+        x = med(wl[v]); f = med(wl[k]); pr = ""
+        for (r = 1; r <= nw; r++) if (((r, v) in W) && W[r, k] > 0) pr = pr " " W[r, v] / W[r, k]
+        printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, wcnt[v], x, wl[v], (f > 0 ? x / f : 0), med(pr) }
+    }
+    if (ns_ > 0) {
+      print ""
+      print "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):"
+      print ""
+      split("timer core to the kapi C-ABI trampoline|the owner: `container_of`, `ArcBorrow::from_raw`|into the Rust handler, `timer_kind` checked|`trace` tested|interrupts off (timer_list), context asked and checked|clock read (`now_ns`)|statistics: produced|byte into `fast_buf`|tasklet scheduled (handle handshake)|statistics: top half time (second clock read)|interrupts back on (timer_list)|re-arm and back to the timer core", name, "|")
+      hdr = "| step |"; sep = "|---|"
+      for (j = 1; j <= ns_; j++) { hdr = hdr " " sorder[j] " (ns) | share |"; sep = sep "---:|---:|" }
+      print hdr; print sep
+      for (j = 1; j <= ns_; j++) { k = sorder[j]; tot[k] = 0; for (i = 1; i <= 12; i++) { SM[k, i] = med(S[k, i]); tot[k] += SM[k, i] } }
+      for (i = 1; i <= 12; i++) { line = "| " i - 1 ". " name[i] " |"
+        for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | %.0f %% |", SM[k, i], tot[k] > 0 ? 100 * SM[k, i] / tot[k] : 0) }
+        print line }
+      line = "| sum of the medians |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", tot[k]) }
+      print line
+      line = "| whole callback, `steps` build (median) |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", med(fl["steps-" k])) }
+      print line
+      line = "| ticks |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", sn[k]) }
+      print line
+    }
     print ""
     print "Bottom half (simrupt, trace on): `simrupt_tasklet_func in_softirq` by whether the tick'"'"'s work item ran on the tasklet'"'"'s CPU:"
     print ""

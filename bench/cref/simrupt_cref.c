@@ -17,13 +17,20 @@
  * in_irq line, which is outside the timed span: the time of the top half's
  * own work without printk; with report=0 not even that (the whole callback
  * then calls no printk, as simrupt's with trace=0).
+ *
+ * With hrtimer=1 the same work runs from an hrtimer in HRTIMER_MODE_REL_HARD
+ * instead, as simrupt's default top half does (hard-IRQ context: interrupts
+ * are already off), and re-arms with hrtimer_forward_now(): the C answer to
+ * "how close to the floor can this top half get" for each timer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/circ_buf.h>
+#include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/timer.h>
+#include <linux/version.h>
 #include <linux/vmalloc.h>
 
 static int delay = 100;
@@ -35,10 +42,14 @@ MODULE_PARM_DESC(trace, "Log the lines inside the timed span (default Y)");
 static bool report = true;
 module_param(report, bool, 0444);
 MODULE_PARM_DESC(report, "Log the in_irq line, outside the timed span (default Y)");
+static bool hrtimer;
+module_param(hrtimer, bool, 0444);
+MODULE_PARM_DESC(hrtimer, "Run the top half from a hard-IRQ hrtimer, not a timer_list (default N)");
 
 static struct circ_buf ring;	/* top half -> tasklet, as C's fast_buf */
 static unsigned char data;	/* the last byte produced */
 static struct timer_list timer;
+static struct hrtimer hrt;
 static struct tasklet_struct tasklet;
 
 static void cref_tasklet_func(struct tasklet_struct *t)
@@ -61,21 +72,36 @@ static void produce(void)
 	tasklet_schedule(&tasklet);
 }
 
-static void cref_timer_handler(struct timer_list *t)
+/* The top half proper: the same for both timers, with interrupts off. */
+static void top_half(void)
 {
 	ktime_t start, end;
 
-	if (trace)
-		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
-	local_irq_disable();
 	start = ktime_get();
 	produce();
 	end = ktime_get();
 	if (report)
 		pr_info("[CPU#%d] timer_handler in_irq: %llu ns\n", smp_processor_id(),
 			(unsigned long long)ktime_to_ns(ktime_sub(end, start)));
+}
+
+static void cref_timer_handler(struct timer_list *t)
+{
+	if (trace)
+		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
+	local_irq_disable();
+	top_half();
 	mod_timer(&timer, jiffies + msecs_to_jiffies(delay));
 	local_irq_enable();
+}
+
+static enum hrtimer_restart cref_hrtimer_handler(struct hrtimer *t)
+{
+	if (trace)
+		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
+	top_half();
+	hrtimer_forward_now(t, ms_to_ktime(delay));
+	return HRTIMER_RESTART;
 }
 
 static int __init cref_init(void)
@@ -84,6 +110,16 @@ static int __init cref_init(void)
 	if (!ring.buf)
 		return -ENOMEM;
 	tasklet_setup(&tasklet, cref_tasklet_func);
+	if (hrtimer) {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+		hrtimer_setup(&hrt, cref_hrtimer_handler, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+#else
+		hrtimer_init(&hrt, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+		hrt.function = cref_hrtimer_handler;
+#endif
+		hrtimer_start(&hrt, ms_to_ktime(delay), HRTIMER_MODE_REL_HARD);
+		return 0;
+	}
 	timer_setup(&timer, cref_timer_handler, 0);
 	mod_timer(&timer, jiffies + msecs_to_jiffies(delay));
 	return 0;
@@ -91,7 +127,10 @@ static int __init cref_init(void)
 
 static void __exit cref_exit(void)
 {
-	timer_delete_sync(&timer);
+	if (hrtimer)
+		hrtimer_cancel(&hrt);
+	else
+		timer_delete_sync(&timer);
 	tasklet_kill(&tasklet);
 	vfree(ring.buf);
 }

@@ -10,8 +10,10 @@
 #     between the two clock reads around process_data, which holds the two
 #     inner trace lines, in C and in Rust).
 #  2. trace off, against the floor: /floor_hrtimer.ko and /floor_timer_list.ko
-#     (callbacks that only re-arm), simrupt and its bare variant for both
-#     timers, and the C reference, alternated in OFF_ROUNDS rounds.
+#     (callbacks that only re-arm), simrupt, its bare variant and its steps
+#     build (the time of each step, see bench_steps.rs) for both timers, and
+#     the C reference on both timers, alternated in OFF_ROUNDS rounds.
+#  3. the same comparisons at a period of 1 ms instead of 100 ms: warm.
 #
 # In every run the timer core's own trace events (timer:hrtimer_expire_*,
 # timer:timer_expire_*, irq:tasklet_*) time the whole timer callback and the
@@ -22,11 +24,19 @@
 #   CLOCKSOURCE|the clocksource ktime_get() reads
 #   TOPHALF|round|variant|ticks|in_irq median ns|callback median cycles|tasklet median cycles|in_softirq median ns|same-CPU ticks|same-CPU median ns|cross-CPU ticks|cross-CPU median ns
 #   FLOOR|round|variant|callbacks|callback median cycles
+#   WARM|round|variant|callbacks|callback median cycles (part 3: the same at a
+#     period of 1 ms, WARM_ROUNDS rounds of WARM_SECS seconds)
+#   STEPS|round|timer|ticks|12 medians, cycles: timer core's entry event to
+#     step 0, step 0 to 1, ..., 9 to 10, step 10 to the exit event
+#     (/simrupt-steps.ko: trace off, the time of each step of the top half,
+#     see bench_steps.rs)
 # (in_softirq: simrupt's "simrupt_tasklet_func in_softirq" lines; same-/cross-
 # CPU: whether the work item of that tick ran on the tasklet's CPU.)
 ROUNDS=${ROUNDS:-9}
 OFF_ROUNDS=${OFF_ROUNDS:-5}
 SECS=${SECS:-5}
+WARM_ROUNDS=${WARM_ROUNDS:-3}
+WARM_SECS=${WARM_SECS:-2}
 T=/sys/kernel/tracing
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'; }
 in_irq() { dmesg | sed -n 's/.*timer_handler in_irq: \([0-9]*\) ns$/\1/p'; }
@@ -77,8 +87,11 @@ durations() {
       }
       if (ev == en && ours()) { start[cpu] = ts; of[cpu] = obj }
       else if (ev == en) delete start[cpu]
-      if (ev == ex && (cpu in start) && of[cpu] == obj) { print ts - start[cpu]; delete start[cpu] }
-    }' $T/trace
+      if (ev == ex && (cpu in start) && of[cpu] == obj) {
+        if (pairs) print start[cpu], ts; else print ts - start[cpu]
+        delete start[cpu]
+      }
+    }' pairs="${PAIRS:-}" $T/trace
 }
 # callbacks MOD KIND: the timer callback's cycles (KIND hrtimer or timer_list).
 callbacks() {
@@ -86,6 +99,24 @@ callbacks() {
   else durations "$1" timer_expire_entry timer_expire_exit timer; fi
 }
 tasklets() { durations "$1" tasklet_entry tasklet_exit tasklet; }
+
+# steps KIND: "ticks|d0|...|d9", the median cycles of each step of
+# /simrupt-steps.ko's top half (bench_steps.rs: its "simrupt-steps: TICK S0
+# .. S10" lines at unload), from the timer core's entry event before S0 to
+# its exit event after S10. A tick whose callback has no entry/exit pair in the
+# trace is left out.
+steps() {
+  PAIRS=1 callbacks simrupt "$1" > /tmp/pairs
+  dmesg | sed -n 's/.*simrupt-steps: //p' > /tmp/steps
+  awk 'NR == FNR { ps[++np] = $1; pe[np] = $2; next }
+    { for (i = 1; i <= np; i++) if (ps[i] <= $2 && $12 <= pe[i]) {
+        line = $2 - ps[i]
+        for (k = 3; k <= 12; k++) line = line " " ($k - $(k - 1))
+        print line " " (pe[i] - $12); break } }' /tmp/pairs /tmp/steps > /tmp/deltas
+  printf '%s' "$(wc -l < /tmp/deltas)"
+  for k in 1 2 3 4 5 6 7 8 9 10 11 12; do printf '|%s' "$(awk -v k=$k '{ print $k }' /tmp/deltas | median)"; done
+  echo
+}
 
 # softirq_split: "same-CPU ticks|median|cross-CPU ticks|median" of simrupt's
 # in_softirq times, by whether the k-th work item ran on the k-th tasklet's CPU.
@@ -111,7 +142,7 @@ ins() {
   eval "RANGE_$m=\"$(modrange $m)\""
 }
 run_simrupt() { # KO TIMER TRACE: one run of simrupt, reading the device so it ticks
-  ins simrupt "$1" delay=100 timer="$2" bottom_half=tasklet trace="$3" || return 1
+  ins simrupt "$1" delay="${DELAY:-100}" timer="$2" bottom_half=tasklet trace="$3" || return 1
   cat /dev/simrupt > /dev/null &
   pid=$!
   sleep "$SECS"
@@ -140,23 +171,41 @@ while [ $r -le "$ROUNDS" ]; do
 done
 
 # --- 2. Trace off, against the floor ---------------------------------------------
-r=1
-while [ $r -le "$OFF_ROUNDS" ]; do
-  for v in floor-hrtimer hrtimer bare-hrtimer floor-timer_list timer_list bare-timer_list cref; do
-    trace_start
-    case $v in
-      floor-*) ins floor_${v#floor-} /floor_${v#floor-}.ko delay=100 && sleep "$SECS" && rmmod floor_${v#floor-}
-        mod=floor_${v#floor-}; kind=${v#floor-} ;;
-      bare-*) [ -f /simrupt-bare.ko ] || { trace_stop; continue; }
-        run_simrupt /simrupt-bare.ko ${v#bare-} 0; mod=simrupt; kind=${v#bare-} ;;
-      cref) ins simrupt_cref /simrupt_cref.ko delay=100 trace=0 report=0 && sleep "$SECS" && rmmod simrupt_cref
-        mod=simrupt_cref; kind=timer_list ;;
-      *) run_simrupt /simrupt.ko $v 0; mod=simrupt; kind=$v ;;
-    esac
-    trace_stop
-    callbacks $mod $kind > /tmp/cb
-    echo "FLOOR|$r|$v|$(wc -l < /tmp/cb)|$(median < /tmp/cb)"
+# floor_rounds TAG ROUNDS DELAY SECS VARIANTS...: each round runs each variant
+# for SECS seconds at a period of DELAY ms and prints TAG|round|variant|...
+floor_rounds() {
+  tag=$1 rounds=$2 delay=$3 secs=$4; shift 4
+  r=1
+  while [ $r -le "$rounds" ]; do
+    for v in "$@"; do
+      trace_start
+      case $v in
+        floor-*) ins floor_${v#floor-} /floor_${v#floor-}.ko delay=$delay && sleep "$secs" && rmmod floor_${v#floor-}
+          mod=floor_${v#floor-}; kind=${v#floor-} ;;
+        bare-* | steps-*) [ -f /simrupt-${v%%-*}.ko ] || { trace_stop; continue; }
+          DELAY=$delay SECS=$secs run_simrupt /simrupt-${v%%-*}.ko ${v#*-} 0; mod=simrupt; kind=${v#*-} ;;
+        cref) ins simrupt_cref /simrupt_cref.ko delay=$delay trace=0 report=0 && sleep "$secs" && rmmod simrupt_cref
+          mod=simrupt_cref; kind=timer_list ;;
+        cref-hrtimer) ins simrupt_cref /simrupt_cref.ko delay=$delay trace=0 report=0 hrtimer=1 && sleep "$secs" &&
+          rmmod simrupt_cref; mod=simrupt_cref; kind=hrtimer ;;
+        *) DELAY=$delay SECS=$secs run_simrupt /simrupt.ko $v 0; mod=simrupt; kind=$v ;;
+      esac
+      trace_stop
+      callbacks $mod $kind > /tmp/cb
+      echo "$tag|$r|$v|$(wc -l < /tmp/cb)|$(median < /tmp/cb)"
+      case $v in steps-*) echo "STEPS|$r|$kind|$(steps $kind)" ;; esac
+    done
+    r=$((r + 1))
   done
-  r=$((r + 1))
-done
+}
+floor_rounds FLOOR "$OFF_ROUNDS" 100 "$SECS" floor-hrtimer hrtimer bare-hrtimer steps-hrtimer cref-hrtimer \
+  floor-timer_list timer_list bare-timer_list steps-timer_list cref
+
+# --- 3. The same, warm: a period of 1 ms -----------------------------------------
+# At 100 ms every callback starts cold: under QEMU's emulation (TCG) the
+# software TLB has been emptied by the context switches in between, and each
+# page of code or data the callback touches costs a page walk. At 1 ms, with
+# nothing else running, most ticks find them still there: what remains is
+# closer to the instructions' own cost.
+floor_rounds WARM "$WARM_ROUNDS" 1 "$WARM_SECS" floor-hrtimer hrtimer cref-hrtimer floor-timer_list timer_list cref
 dmesg -c > /dev/null
