@@ -32,7 +32,7 @@
 //! Never in the normal module.
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use kernel::prelude::*;
+use kernel::{pr_cont, prelude::*};
 
 /// Steps per tick.
 pub(crate) const STEPS: usize = 11;
@@ -64,19 +64,14 @@ pub(crate) fn stamp(n: usize) {
     }
 }
 
-/// Prints every recorded tick (called at unload, after the timer stopped).
+/// Prints every recorded tick (called at unload, after the timer stopped):
+/// one line each, continued number by number (nothing else prints then).
 pub(crate) fn print() {
     for (i, row) in STAMPS.iter().enumerate().take(TICK.load(Relaxed)) {
-        let s: [u64; STEPS] = core::array::from_fn(|k| row[k].load(Relaxed));
-        pr_info!("simrupt-steps: {}{}\n", i, Spaced(&s));
-    }
-}
-
-/// Numbers, each after a space.
-struct Spaced<'a>(&'a [u64]);
-
-impl core::fmt::Display for Spaced<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.0.iter().try_for_each(|v| write!(f, " {v}"))
+        pr_info!("simrupt-steps: {}", i);
+        for stamp in row {
+            pr_cont!(" {}", stamp.load(Relaxed));
+        }
+        pr_cont!("\n");
     }
 }

@@ -22,6 +22,8 @@
 //!   `tasklet_kill()` returned (the race window is widened on purpose, see
 //!   `kapi::tasklet::selftest`);
 //! - dropping a timer's handle stops the timer (hrtimer and `timer_list`);
+//! - `context::Here` answers as each question asked alone would, in process
+//!   context, with interrupts off, and in an IPI on another CPU;
 //! - a debugfs file keeps its data alive until the directory is removed, and
 //!   a mode with file-type bits is refused (debugfs would `BUG()`);
 //! - a second registration of the same device slot is refused.
@@ -40,6 +42,7 @@
 
 use crate::kapi::{
     chrdev::{self, CharDevice, DeviceSlot, File, PollTable, UserBuf},
+    context::{self, Here},
     debugfs::{self, DebugFile, SeqWriter},
     hrtimer::{HrTimer, HrTimerHandler, Restart},
     impl_embeds,
@@ -466,6 +469,74 @@ fn tasklet_race_checks() {
     );
 }
 
+/// What [`ipi_here`] saw: the CPU number, and [`here_flags`] plus 8 (it ran).
+static IPI_HERE_CPU: AtomicU32 = AtomicU32::new(0);
+static IPI_HERE_FLAGS: AtomicU32 = AtomicU32::new(0);
+
+/// A [`Here`]'s three flags as bits: 1 hard IRQ, 2 softirq, 4 interrupts off.
+fn here_flags(here: Here) -> u32 {
+    u32::from(here.in_hardirq())
+        | u32::from(here.in_serving_softirq()) << 1
+        | u32::from(here.irqs_disabled()) << 2
+}
+
+/// Runs in an IPI (hard-IRQ context, interrupts off) on the CPU it was sent to.
+unsafe extern "C" fn ipi_here(_info: *mut core::ffi::c_void) {
+    let here = Here::now();
+    IPI_HERE_CPU.store(here.cpu(), Ordering::SeqCst);
+    IPI_HERE_FLAGS.store(here_flags(here) | 8, Ordering::SeqCst);
+}
+
+/// `context::Here` (one call into C, its answers packed in bits) answers as
+/// each question asked alone would: in process context nothing is set; with
+/// interrupts disabled, only that; in an IPI sent to another CPU, hard IRQ
+/// and interrupts off, and the CPU number is that CPU's.
+fn context_checks() {
+    const NAME: &str = "context-here-flags-and-cpu";
+    let task = here_flags(Here::now());
+    let off = here_flags(context::with_irqs_disabled(Here::now));
+    // The IPI runs here, not in hard IRQ, if this task moved to `other`
+    // before sending it: up to three tries.
+    let mut ipi = (0, 0, 0);
+    for _ in 0..3 {
+        let other = (context::cpu() + 1) % context::nr_cpu_ids();
+        IPI_HERE_FLAGS.store(0, Ordering::SeqCst);
+        // SAFETY: `ipi_here` matches `smp_call_func_t` and uses no `info`;
+        // `wait` (a `c_int` on 6.12, a `bool` on 7.3) is "yes": it has run
+        // when this returns.
+        let rc = unsafe {
+            bindings::smp_call_function_single(
+                other as c_int,
+                Some(ipi_here),
+                core::ptr::null_mut(),
+                true.into(),
+            )
+        };
+        ipi = (
+            other,
+            IPI_HERE_CPU.load(Ordering::SeqCst),
+            IPI_HERE_FLAGS.load(Ordering::SeqCst),
+        );
+        if rc == 0 && ipi.2 == (1 | 4 | 8) && ipi.0 == ipi.1 {
+            break;
+        }
+    }
+    pr_info!(
+        "kapi-selftest: # {}: task {}, irqs off {}, IPI to CPU {}: CPU {} flags {}\n",
+        NAME,
+        task,
+        off,
+        ipi.0,
+        ipi.1,
+        ipi.2
+    );
+    report(
+        NAME,
+        task == 0 && off == 4 && ipi.2 == (1 | 4 | 8) && ipi.0 == ipi.1,
+        "a flag or the CPU number differs from the context it was asked in",
+    );
+}
+
 fn debugfs_checks() {
     let Ok(kept) = Arc::new(Kept, GFP_KERNEL) else {
         return report("debugfs-file-keeps-data", false, "allocation failed");
@@ -648,6 +719,7 @@ pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
     probe_checks();
     tasklet_race_checks();
     kfifo_len_race_checks();
+    context_checks();
     debugfs_checks();
     report(
         "device-slot-second-registration-refused",
