@@ -82,13 +82,15 @@ void simrupt_debugfs_remove(struct dentry *dentry);
  * question, most of all under emulation. Bits 0-31: the CPU number ("raw_"
  * because a preemptible work item may migrate right after; the C original
  * uses get_cpu()/put_cpu() there); then one bit per question, as
- * kapi/context.rs's `Here` names them. */
+ * kapi/context.rs's `Here` names them. The !! matters: in_hardirq() and
+ * in_serving_softirq() are masks of the preempt count (0x10000, 0x100), not
+ * 0 or 1. */
 u64 simrupt_context(void)
 {
 	return (u64)(u32)raw_smp_processor_id() |
-	       (u64)in_hardirq() << 32 |
-	       (u64)in_serving_softirq() << 33 |
-	       (u64)irqs_disabled() << 34;
+	       (u64)!!in_hardirq() << 32 |
+	       (u64)!!in_serving_softirq() << 33 |
+	       (u64)!!irqs_disabled() << 34;
 }
 
 bool simrupt_in_task(void)

@@ -557,13 +557,13 @@ impl TimerListHandler for Simrupt {
             // As in `on_hrtimer`: the hrtimer is this load's top half.
             return None;
         }
+        step!(2);
         // SAFETY: This is the top half, `fast_buf`'s only producer: only the
         // timer core calls this (the contract), from this `Simrupt`'s one
         // timer of the kind `timer_kind` names (fixed at load time; the check
         // above returns from the other kind's callback, whoever started it),
         // and a timer callback never runs concurrently with itself, however
         // often it is started.
-        step!(2);
         unsafe { Self::timer_handler(this) };
         step!(10);
         Some(DELAY.get())
