@@ -25,7 +25,7 @@ pub(crate) fn cpu() -> u32 {
 /// One call into C instead of one per question. The top half asks three of
 /// them on every tick, and each call into C costs more than the question:
 /// under QEMU's emulation, where a callback that runs every 100 ms starts
-/// cold, about a microsecond each (`make bench`'s `steps` build, see
+/// cold, one to two microseconds each (`make bench`'s `steps` build, see
 /// Documentation/benchmarks.md). The answers are those of the moment of the
 /// call: take it after entering the context to check (after
 /// [`with_irqs_disabled`] for the interrupt flag).

@@ -113,12 +113,22 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
     R[r, v] = $5; RC[r, v] = ns($6); if (r > nr) nr = r
     if (v == "timer_list" || v == "hrtimer") {
       bh[++nb] = sprintf("| %s | %s | %s | %s | %s | %s | %s |", r, v, $8, $9, $10, $11, $12) } }
-  $1 == "WARM" { r = $2; v = $3; wcnt[v] += $4; wl[v] = wl[v] " " ns($5); W[r, v] = ns($5); if (r > nw) nw = r
-    if (!(v in wseen)) { wseen[v] = 1; worder[++mw] = v } }
   $1 == "STEPS" { k = $3; sn[k] += $4; if (!(k in sseen)) { sseen[k] = 1; sorder[++ns_] = k }
     for (i = 1; i <= 12; i++) S[k, i] = S[k, i] " " ns($(4 + i)) }
-  $1 == "FLOOR" { r = $2; v = $3; fcnt[v] += $4; fl[v] = fl[v] " " ns($5); F[r, v] = ns($5); if (r > nf) nf = r
-    if (!(v in fseen)) { fseen[v] = 1; forder[++m] = v } }
+  $1 == "FLOOR" || $1 == "WARM" { t = $1; r = $2; v = $3; cnt[t, v] += $4; vals[t, v] = vals[t, v] " " ns($5)
+    V[t, r, v] = ns($5); if (r > nrnd[t]) nrnd[t] = r
+    if (!((t, v) in tseen)) { tseen[t, v] = 1; ord[t, ++nv[t]] = v } }
+  # floortable T TITLE: the FLOOR or WARM lines, each variant against its timer'"'"'s floor.
+  function floortable(t, title,   i, v, k, x, f, pr, r) {
+    if (nv[t] == 0) return
+    print ""; print title; print ""
+    print "| variant | callbacks | median of round medians (ns) | per-round medians (ns) | ratio to floor | median of per-round ratios |"
+    print "|---|---:|---:|---|---:|---:|"
+    for (i = 1; i <= nv[t]; i++) { v = ord[t, i]; k = (v ~ /hrtimer/ ? "floor-hrtimer" : "floor-timer_list")
+      x = med(vals[t, v]); f = med(vals[t, k]); pr = ""
+      for (r = 1; r <= nrnd[t]; r++) if (((t, r, v) in V) && ((t, r, k) in V) && V[t, r, k] > 0) pr = pr " " V[t, r, v] / V[t, r, k]
+      printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, cnt[t, v], x, vals[t, v], (f > 0 ? x / f : 0), med(pr) }
+  }
   END {
     print ""
     print "Trace on, like for like (all with a tasklet; cref is C, the others simrupt; `timer_handler in_irq` span, ns):"
@@ -129,26 +139,8 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
     for (i = 1; i <= n; i++) { v = order[i]; x = med(irq[v]); y = med(cb[v]); pr = ""
       for (r = 1; r <= nr; r++) if (((r, v) in R) && R[r, "cref"] > 0) pr = pr " " R[r, v] / R[r, "cref"]
       printf "| %s | %d | %d |%s | %.3f | %.3f | %d | %.3f |\n", v, tick[v], x, irq[v], (c > 0 ? x / c : 0), med(pr), y, (cc > 0 ? y / cc : 0) }
-    print ""
-    print "Trace off, against the floor (whole timer callback from the timer core'"'"'s trace events, ns; floor-* only re-arm):"
-    print ""
-    print "| variant | callbacks | median of round medians (ns) | per-round medians (ns) | ratio to floor | median of per-round ratios |"
-    print "|---|---:|---:|---|---:|---:|"
-    for (i = 1; i <= m; i++) { v = forder[i]; k = (v ~ /hrtimer/ ? "floor-hrtimer" : "floor-timer_list")
-      x = med(fl[v]); f = med(fl[k]); pr = ""
-      for (r = 1; r <= nf; r++) if (((r, v) in F) && F[r, k] > 0) pr = pr " " F[r, v] / F[r, k]
-      printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, fcnt[v], x, fl[v], (f > 0 ? x / f : 0), med(pr) }
-    if (mw > 0) {
-      print ""
-      print "Trace off, warm: the same at a period of 1 ms (whole timer callback, ns):"
-      print ""
-      print "| variant | callbacks | median of round medians (ns) | per-round medians (ns) | ratio to floor | median of per-round ratios |"
-      print "|---|---:|---:|---|---:|---:|"
-      for (i = 1; i <= mw; i++) { v = worder[i]; k = (v ~ /hrtimer/ ? "floor-hrtimer" : "floor-timer_list")
-        x = med(wl[v]); f = med(wl[k]); pr = ""
-        for (r = 1; r <= nw; r++) if (((r, v) in W) && W[r, k] > 0) pr = pr " " W[r, v] / W[r, k]
-        printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, wcnt[v], x, wl[v], (f > 0 ? x / f : 0), med(pr) }
-    }
+    floortable("FLOOR", "Trace off, against the floor (whole timer callback from the timer core'"'"'s trace events, ns; floor-* only re-arm):")
+    floortable("WARM", "Trace off, warm: the same at a period of 1 ms (whole timer callback, ns):")
     if (ns_ > 0) {
       print ""
       print "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):"
@@ -163,7 +155,7 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
         print line }
       line = "| sum of the medians |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", tot[k]) }
       print line
-      line = "| whole callback, `steps` build (median) |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", med(fl["steps-" k])) }
+      line = "| whole callback, `steps` build (median) |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", med(vals["FLOOR", "steps-" k])) }
       print line
       line = "| ticks |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", sn[k]) }
       print line
