@@ -13,7 +13,7 @@
 //! | step | where |
 //! |---:|---|
 //! | 0 | kapi's C-ABI trampoline is entered (`callback` in kapi/hrtimer.rs, kapi/timer_list.rs) |
-//! | 1 | the trampoline has the owner (`container_of`, `ArcBorrow::from_raw`) |
+//! | 1 | the trampoline has the owner (`container_of`, `ArcRef::from_raw`) |
 //! | 2 | the Rust handler is entered (`on_hrtimer`, `on_timer_list`) and checked `timer_kind` |
 //! | 3 | `timer_handler` has tested `trace` |
 //! | 4 | interrupts are off (`timer_list`), the context was asked (CPU number, flags) and checked |

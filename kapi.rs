@@ -96,6 +96,71 @@ macro_rules! impl_embeds {
 }
 pub(crate) use impl_embeds;
 
+/// What a timer callback gets: a shared reference to its owner, which lives in an `Arc`.
+///
+/// A callback mostly reads its owner, and `&T` is all that needs (this
+/// derefs to it, at no cost). Only a callback that passes its owner on, for
+/// example to queue work that holds an `Arc`, needs the `Arc` itself:
+/// [`ArcRef::arc_borrow`] (or `.into()`) makes it then, and only then. The
+/// timers hand this out rather than an `ArcBorrow`, because making an
+/// `ArcBorrow` from the data's address computes where the `Arc`'s header is
+/// (a `Layout` calculation that the kernel's Rust does not inline into a
+/// module): on every tick of a top half that must be quick, for nothing.
+///
+/// # Invariants
+///
+/// `this` is the data of an `Arc<T>` whose reference count stays above zero
+/// for `'a`.
+pub(crate) struct ArcRef<'a, T> {
+    this: &'a T,
+}
+
+impl<T> Clone for ArcRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for ArcRef<'_, T> {}
+
+impl<'a, T> ArcRef<'a, T> {
+    /// Wraps the data pointer of an `Arc<T>`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `Arc::as_ptr` (or `Arc::into_raw`) of an `Arc<T>`
+    /// whose reference count stays above zero for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: *const T) -> Self {
+        // INVARIANT: The caller guarantees it.
+        // SAFETY: The `Arc`'s data is alive and only shared for `'a` (the
+        // caller's guarantee; an `Arc` gives out only shared references).
+        Self {
+            this: unsafe { &*ptr },
+        }
+    }
+
+    /// The `Arc` this refers to, as an `ArcBorrow` (turn it into an `Arc<T>` with `.into()`).
+    pub(crate) fn arc_borrow(self) -> kernel::sync::ArcBorrow<'a, T> {
+        // SAFETY: `this` is the data of an `Arc<T>` that stays alive for
+        // `'a` (type invariant): what `ArcBorrow::from_raw` requires.
+        unsafe { kernel::sync::ArcBorrow::from_raw(self.this) }
+    }
+}
+
+impl<T> core::ops::Deref for ArcRef<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.this
+    }
+}
+
+impl<T> From<ArcRef<'_, T>> for kernel::sync::Arc<T> {
+    /// A new `Arc` to the same data (the count goes up by one).
+    fn from(this: ArcRef<'_, T>) -> Self {
+        this.arc_borrow().into()
+    }
+}
+
 /// This module's `struct module` (C's `THIS_MODULE`), for the `owner` of the
 /// constant `file_operations` tables of [`chrdev`] and [`debugfs`].
 ///

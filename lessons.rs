@@ -41,7 +41,7 @@ static TICKS: core::cell::Cell<u64> = core::cell::Cell::new(0);
 
 /// The top half's lessons; `true` if the lesson's `process_data` ran instead of the real one.
 #[cfg(lesson = "unsync-counter")]
-pub(crate) fn process_data(_this: ArcBorrow<'_, Simrupt>, _cpu: u32, _now: u64) -> bool {
+pub(crate) fn process_data(_this: crate::kapi::ArcRef<'_, Simrupt>, _cpu: u32, _now: u64) -> bool {
     // LESSON unsync-counter: a plain global counter, bumped from every CPU.
     TICKS.set(TICKS.get() + 1);
     false
@@ -52,7 +52,7 @@ pub(crate) fn process_data(_this: ArcBorrow<'_, Simrupt>, _cpu: u32, _now: u64) 
 /// LESSON mutex-in-top-half: each byte goes straight into `rx_fifo`, under
 /// `producer_lock`, a mutex, in hard-IRQ context.
 #[cfg(lesson = "mutex-in-top-half")]
-pub(crate) fn process_data(this: ArcBorrow<'_, Simrupt>, cpu: u32, now: u64) -> bool {
+pub(crate) fn process_data(this: crate::kapi::ArcRef<'_, Simrupt>, cpu: u32, now: u64) -> bool {
     use crate::{next_simrupt_data, BottomHalfKind, Sample, BH_WORK, BURST};
     use core::sync::atomic::Ordering;
     use kernel::sync::Arc;
@@ -82,7 +82,7 @@ pub(crate) fn process_data(this: ArcBorrow<'_, Simrupt>, cpu: u32, now: u64) -> 
 
 /// The top half's lessons: none in this build.
 #[cfg(not(any(lesson = "unsync-counter", lesson = "mutex-in-top-half")))]
-pub(crate) fn process_data(_this: ArcBorrow<'_, Simrupt>, _cpu: u32, _now: u64) -> bool {
+pub(crate) fn process_data(_this: crate::kapi::ArcRef<'_, Simrupt>, _cpu: u32, _now: u64) -> bool {
     false
 }
 

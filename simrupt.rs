@@ -112,6 +112,7 @@ use kapi::{
     timer_list::{new_timer_list, TimerList, TimerListHandle, TimerListHandler},
     waitqueue::{new_waitqueue, WaitQueue},
     wq::{self, OwnedQueue},
+    ArcRef,
 };
 use stats::Stats;
 
@@ -530,7 +531,7 @@ impl_has_work! {
 // The top half re-arms itself until `stop` drops its handle, which cancels
 // the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
-    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+    unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart {
         if this.timer_kind != TimerKind::HrTimer {
             // Started by something other than `Simrupt::start` (`HrTimer::start`
             // is safe to call): not the top half of this load, which the
@@ -544,7 +545,7 @@ impl HrTimerHandler for Simrupt {
         Restart::AfterNs(period_ns())
     }
 
-    fn on_hrtimer_overrun(this: ArcBorrow<'_, Self>, missed: u64) {
+    fn on_hrtimer_overrun(this: ArcRef<'_, Self>, missed: u64) {
         this.stats
             .timer_overruns
             .fetch_add(missed, Ordering::Relaxed);
@@ -552,7 +553,7 @@ impl HrTimerHandler for Simrupt {
 }
 
 impl TimerListHandler for Simrupt {
-    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+    unsafe fn on_timer_list(this: ArcRef<'_, Self>) -> Option<u32> {
         if this.timer_kind != TimerKind::TimerList {
             // As in `on_hrtimer`: the hrtimer is this load's top half.
             return None;
@@ -579,7 +580,7 @@ impl Simrupt {
     ///
     /// Only the callback of this `Simrupt`'s timer of the kind `timer_kind`
     /// names may call it: the top half is `fast_buf`'s only producer.
-    unsafe fn timer_handler(this: ArcBorrow<'_, Self>) {
+    unsafe fn timer_handler(this: ArcRef<'_, Self>) {
         trace!("[CPU#%u] enter timer_handler\n", context::cpu() => u32);
         step!(3);
         let top_half = || {
@@ -619,7 +620,7 @@ impl Simrupt {
     /// # Safety
     ///
     /// As for [`Simrupt::fast_buf_put`]: only the top half calls it.
-    unsafe fn process_data(this: ArcBorrow<'_, Self>, cpu: u32, now: u64) {
+    unsafe fn process_data(this: ArcRef<'_, Self>, cpu: u32, now: u64) {
         #[cfg(lesson)]
         if lessons::process_data(this, cpu, now) {
             return;
@@ -631,14 +632,16 @@ impl Simrupt {
         this.stats.produced(burst, now);
         step!(6);
         let mut data = this.simrupt_data.load(Ordering::Relaxed);
-        let mut dropped = 0;
+        let mut dropped = 0u64;
         for _ in 0..burst {
             data = next_simrupt_data(data);
             let sample = Sample::new(data, now);
             // Full: the byte is dropped and counted.
             // SAFETY: The caller is the only producer (the contract).
             if unsafe { this.fast_buf_put(sample) }.is_err() {
-                dropped += 1;
+                // At most `burst` (a `u32`) of them: a `u64` cannot wrap, and
+                // `wrapping_add` leaves no overflow check (a panic) in the top half.
+                dropped = dropped.wrapping_add(1);
             }
         }
         this.simrupt_data.store(data, Ordering::Relaxed);

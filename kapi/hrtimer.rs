@@ -11,19 +11,22 @@
 //! Upstream: Linux 6.13 and later have `kernel::time::hrtimer`, on which this
 //! is modelled: the timer is a field of its owner `T`, it is started through
 //! an `Arc<T>`, and the returned handle keeps that `Arc` until it cancels the
-//! timer, so the owner outlives every callback.
+//! timer, so the owner outlives every callback. Upstream's callback gets an
+//! `ArcBorrow<T>`; this one gets an [`ArcRef<T>`](super::ArcRef), which
+//! makes the `ArcBorrow` only when the callback asks for it.
 //!
 //! ```text
-//!   HrTimer::start(Arc<T>) ──► armed ──► callback: T::on_hrtimer(ArcBorrow<T>)
+//!   HrTimer::start(Arc<T>) ──► armed ──► callback: T::on_hrtimer(ArcRef<T>)
 //!            │                   ▲            │ Restart::AfterNs ─┘
 //!            ▼                   │            ▼ Restart::No
 //!   HrTimerHandle (holds Arc<T>) │          idle
 //!            │ drop: hrtimer_cancel() (waits for a running callback), then the Arc goes
 //! ```
 
+use super::ArcRef;
 use super::{helpers, Embeds};
 use core::marker::PhantomData;
-use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
+use kernel::{bindings, prelude::*, sync::Arc, types::Opaque};
 
 /// What an [`HrTimer`] callback returns.
 pub(crate) enum Restart {
@@ -49,12 +52,12 @@ pub(crate) trait HrTimerHandler<const ID: u64 = 0>:
     /// Only the callback of [`HrTimer<Self, ID>`] calls it, when the timer
     /// that [`HrTimer::start`] armed fires. An implementation may rely on
     /// that, for example to be the only producer of a lock-free ring.
-    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart;
+    unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart;
 
     /// Called (in the same context) when the callback ran so late that
     /// `missed` whole periods passed without a tick: they are skipped, not
     /// caught up, so a slow machine gets fewer ticks rather than a storm.
-    fn on_hrtimer_overrun(_this: ArcBorrow<'_, Self>, _missed: u64) {}
+    fn on_hrtimer_overrun(_this: ArcRef<'_, Self>, _missed: u64) {}
 }
 
 /// A `struct hrtimer`, a field of `T`, calling [`HrTimerHandler::on_hrtimer`].
@@ -132,7 +135,7 @@ impl<T: HrTimerHandler<ID>, const ID: u64> HrTimer<T, ID> {
         // `Arc::as_ptr`), and the handle holding that `Arc` cancels the timer,
         // waiting for this callback, before it releases it (type invariant):
         // the count stays above zero for the whole call.
-        let this = unsafe { ArcBorrow::from_raw(owner) };
+        let this = unsafe { ArcRef::from_raw(owner) };
         step!(1);
         // SAFETY: This is the timer's callback, run by the hrtimer core when
         // the timer armed by `start` fires (`on_hrtimer`'s contract).

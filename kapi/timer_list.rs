@@ -9,13 +9,15 @@
 //! Upstream has no Rust `timer_list` (Linux 7.3 included). Ownership works as
 //! in [`super::hrtimer`]: the timer is a field of `T`, started through an
 //! `Arc<T>`, and the handle keeps that `Arc` until `timer_delete_sync()` has
-//! returned. Create one with [`new_timer_list!`], which gives each call site
-//! its own lockdep class, as C's `timer_setup()` does.
+//! returned; the callback gets an [`ArcRef<T>`](super::ArcRef). Create one
+//! with [`new_timer_list!`], which gives each call site its own lockdep
+//! class, as C's `timer_setup()` does.
 
+use super::ArcRef;
 use super::{helpers, Embeds, LockClassKey};
 use core::ffi::CStr;
 use core::marker::PhantomData;
-use kernel::{bindings, prelude::*, sync::Arc, sync::ArcBorrow, types::Opaque};
+use kernel::{bindings, prelude::*, sync::Arc, types::Opaque};
 
 /// The owner of a [`TimerList`]: what runs when it fires.
 ///
@@ -36,7 +38,7 @@ pub(crate) trait TimerListHandler<const ID: u64 = 0>:
     /// armed by [`TimerList::start`] (or re-armed by its callback) fires. An
     /// implementation may rely on that, for example to be the only producer
     /// of a lock-free ring.
-    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32>;
+    unsafe fn on_timer_list(this: ArcRef<'_, Self>) -> Option<u32>;
 }
 
 /// A `struct timer_list`, a field of `T`, calling [`TimerListHandler::on_timer_list`].
@@ -132,7 +134,7 @@ impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
         // SAFETY: `owner` is the pointer of an `Arc<T>` (`start` took it from
         // `Arc::as_ptr`), which a handle keeps until `timer_delete_sync()` has
         // waited for this callback (type invariant).
-        let this = unsafe { ArcBorrow::from_raw(owner) };
+        let this = unsafe { ArcRef::from_raw(owner) };
         step!(1);
         // SAFETY: This is the timer's callback, run by the timer core when
         // the armed timer fires (`on_timer_list`'s contract).

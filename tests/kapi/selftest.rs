@@ -50,6 +50,7 @@ use crate::kapi::{
     tasklet::{self, Tasklet, TaskletHandler},
     timer_list::{new_timer_list, TimerList, TimerListHandler},
     waitqueue::{new_waitqueue, WaitQueue},
+    ArcRef,
 };
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -93,14 +94,14 @@ impl_embeds!(Probe { timer: TimerList<Probe> });
 impl_embeds!(Probe { tasklet: Tasklet<Probe> });
 
 impl HrTimerHandler for Probe {
-    unsafe fn on_hrtimer(this: ArcBorrow<'_, Self>) -> Restart {
+    unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart {
         this.hr_runs.fetch_add(1, Ordering::Relaxed);
         Restart::AfterNs(1_000_000)
     }
 }
 
 impl TimerListHandler for Probe {
-    unsafe fn on_timer_list(this: ArcBorrow<'_, Self>) -> Option<u32> {
+    unsafe fn on_timer_list(this: ArcRef<'_, Self>) -> Option<u32> {
         this.timer_runs.fetch_add(1, Ordering::Relaxed);
         Some(1)
     }
