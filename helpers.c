@@ -77,6 +77,14 @@ void simrupt_debugfs_remove(struct dentry *dentry);
 
 /* --- Execution context (linux/preempt.h, linux/irqflags.h) --------------- */
 
+/* The helpers a top half calls on every tick are marked __hot_helper: they
+ * go to .text.hot, next to kapi's timer callbacks (kapi/hrtimer.rs,
+ * kapi/timer_list.rs), into which simrupt's top half is inlined. A tick then
+ * runs from one or two pages of this module's code instead of four: under
+ * emulation, a tick that comes every 100 ms pays for every page it enters
+ * (Documentation/benchmarks.md). */
+#define __hot_helper __section(".text.hot")
+
 /* The CPU we run on and three questions about the context, in one call: the
  * top half asks them all on every tick, and a call into C costs more than a
  * question, most of all under emulation. Bits 0-31: the CPU number ("raw_"
@@ -85,7 +93,7 @@ void simrupt_debugfs_remove(struct dentry *dentry);
  * kapi/context.rs's `Here` names them. The !! matters: in_hardirq() and
  * in_serving_softirq() are masks of the preempt count (0x10000, 0x100), not
  * 0 or 1. */
-u64 simrupt_context(void)
+__hot_helper u64 simrupt_context(void)
 {
 	return (u64)(u32)raw_smp_processor_id() |
 	       (u64)!!in_hardirq() << 32 |
@@ -103,7 +111,7 @@ bool simrupt_preemptible(void)
 	return preemptible();
 }
 
-unsigned long simrupt_local_irq_save(void)
+__hot_helper unsigned long simrupt_local_irq_save(void)
 {
 	unsigned long flags;
 
@@ -111,7 +119,7 @@ unsigned long simrupt_local_irq_save(void)
 	return flags;
 }
 
-void simrupt_local_irq_restore(unsigned long flags)
+__hot_helper void simrupt_local_irq_restore(unsigned long flags)
 {
 	local_irq_restore(flags);
 }
@@ -142,7 +150,7 @@ void simrupt_hrtimer_start(struct hrtimer *t, u64 ns)
 }
 
 /* Moves the expiry past now in whole periods; returns how many periods. */
-u64 simrupt_hrtimer_forward_now(struct hrtimer *t, u64 ns)
+__hot_helper u64 simrupt_hrtimer_forward_now(struct hrtimer *t, u64 ns)
 {
 	return hrtimer_forward_now(t, ns_to_ktime(ns));
 }
@@ -163,7 +171,7 @@ void simrupt_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *),
 #endif
 }
 
-void simrupt_timer_start_ms(struct timer_list *t, unsigned int ms)
+__hot_helper void simrupt_timer_start_ms(struct timer_list *t, unsigned int ms)
 {
 	mod_timer(t, jiffies + msecs_to_jiffies(ms));
 }
@@ -175,7 +183,7 @@ void simrupt_tasklet_setup(struct tasklet_struct *t, void (*fn)(struct tasklet_s
 	tasklet_setup(t, fn);
 }
 
-void simrupt_tasklet_schedule(struct tasklet_struct *t)
+__hot_helper void simrupt_tasklet_schedule(struct tasklet_struct *t)
 {
 	tasklet_schedule(t);
 }

@@ -83,6 +83,7 @@ impl Histogram {
     }
 
     /// Adds one value. Lock-free: callable from hard-IRQ context.
+    #[inline]
     pub(crate) fn record(&self, value: u64) {
         for step in 0..STEPS {
             self.record_step(value, step);

@@ -531,6 +531,11 @@ impl_has_work! {
 // The top half re-arms itself until `stop` drops its handle, which cancels
 // the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
+    // The whole top half is inlined into kapi's timer trampoline, which sits
+    // in `.text.hot` with the C helpers it calls: a tick runs one function on
+    // one or two pages of code, not five calls spread over five pages (a cold
+    // tick pays for each page it enters; see Documentation/benchmarks.md).
+    #[inline(always)]
     unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart {
         if this.timer_kind != TimerKind::HrTimer {
             // Started by something other than `Simrupt::start` (`HrTimer::start`
@@ -540,7 +545,7 @@ impl HrTimerHandler for Simrupt {
         }
         step!(2);
         // SAFETY: As in `on_timer_list`, for the hrtimer.
-        unsafe { Self::timer_handler(this) };
+        unsafe { Self::timer_handler(this, TimerKind::HrTimer) };
         step!(10);
         Restart::AfterNs(period_ns())
     }
@@ -553,6 +558,8 @@ impl HrTimerHandler for Simrupt {
 }
 
 impl TimerListHandler for Simrupt {
+    // Inlined, as `on_hrtimer`.
+    #[inline(always)]
     unsafe fn on_timer_list(this: ArcRef<'_, Self>) -> Option<u32> {
         if this.timer_kind != TimerKind::TimerList {
             // As in `on_hrtimer`: the hrtimer is this load's top half.
@@ -565,7 +572,7 @@ impl TimerListHandler for Simrupt {
         // above returns from the other kind's callback, whoever started it),
         // and a timer callback never runs concurrently with itself, however
         // often it is started.
-        unsafe { Self::timer_handler(this) };
+        unsafe { Self::timer_handler(this, TimerKind::TimerList) };
         step!(10);
         Some(DELAY.get())
     }
@@ -579,40 +586,54 @@ impl Simrupt {
     /// # Safety
     ///
     /// Only the callback of this `Simrupt`'s timer of the kind `timer_kind`
-    /// names may call it: the top half is `fast_buf`'s only producer.
-    unsafe fn timer_handler(this: ArcRef<'_, Self>) {
+    /// names may call it, with `kind` equal to `timer_kind`: the top half is
+    /// `fast_buf`'s only producer. (`kind` is a constant in each callback, so
+    /// each one is compiled with its own path only.)
+    #[inline(always)]
+    unsafe fn timer_handler(this: ArcRef<'_, Self>, kind: TimerKind) {
         trace!("[CPU#%u] enter timer_handler\n", context::cpu() => u32);
         step!(3);
-        let top_half = || {
-            // One call answers all the top half asks of its context (and the
-            // CPU cannot change: neither a hard IRQ nor a softirq migrates).
-            let here = context::Here::now();
-            let cpu = here.cpu();
-            check_context!(
-                here.irqs_disabled(),
-                "timer_handler must run with interrupts disabled"
-            );
-            if this.timer_kind == TimerKind::HrTimer {
-                check_context!(
-                    here.in_hardirq(),
-                    "timer_handler (hrtimer) must run in hard-IRQ context"
-                );
-            }
-            step!(4);
-            let start = now_ns();
-            step!(5);
-            // SAFETY: We are the top half (the contract).
-            unsafe { Self::process_data(this, cpu, start) };
-            let spent = this.stats.top_half_ran(cpu, start);
-            step!(9);
-            trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
-        };
         // A timer_list callback runs in softirq context with interrupts
         // enabled; disable them, as the C original does, to act like an IRQ.
-        match this.timer_kind {
-            TimerKind::TimerList => context::with_irqs_disabled(top_half),
-            TimerKind::HrTimer => top_half(),
+        match kind {
+            // SAFETY: We are the top half (the contract).
+            TimerKind::TimerList => {
+                context::with_irqs_disabled(|| unsafe { Self::top_half(this, kind) })
+            }
+            // SAFETY: As above.
+            TimerKind::HrTimer => unsafe { Self::top_half(this, kind) },
         }
+    }
+
+    /// The top half's work, interrupts off: check the context, then [`Simrupt::process_data`], timed.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Simrupt::timer_handler`]: only the top half calls it.
+    #[inline(always)]
+    unsafe fn top_half(this: ArcRef<'_, Self>, kind: TimerKind) {
+        // One call answers all the top half asks of its context (and the
+        // CPU cannot change: neither a hard IRQ nor a softirq migrates).
+        let here = context::Here::now();
+        let cpu = here.cpu();
+        check_context!(
+            here.irqs_disabled(),
+            "timer_handler must run with interrupts disabled"
+        );
+        if kind == TimerKind::HrTimer {
+            check_context!(
+                here.in_hardirq(),
+                "timer_handler (hrtimer) must run in hard-IRQ context"
+            );
+        }
+        step!(4);
+        let start = now_ns();
+        step!(5);
+        // SAFETY: We are the top half (the contract).
+        unsafe { Self::process_data(this, cpu, start) };
+        let spent = this.stats.top_half_ran(cpu, start);
+        step!(9);
+        trace!("[CPU#%u] timer_handler in_irq: %llu ns\n", cpu => u32, spent => u64);
     }
 
     /// Puts the next bytes into `fast_buf` and schedules the bottom half (C: `process_data()`).
@@ -620,6 +641,7 @@ impl Simrupt {
     /// # Safety
     ///
     /// As for [`Simrupt::fast_buf_put`]: only the top half calls it.
+    #[inline(always)]
     unsafe fn process_data(this: ArcRef<'_, Self>, cpu: u32, now: u64) {
         #[cfg(lesson)]
         if lessons::process_data(this, cpu, now) {

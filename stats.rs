@@ -297,6 +297,7 @@ impl DebugFile<{ crate::LATENCY_FILE }> for Simrupt {
 /// The measurement of each pipeline stage, one call per stage (see `simrupt.rs`).
 impl Stats {
     /// The top half ran on `cpu` from `start` until now; returns how long, in ns.
+    #[inline]
     pub(crate) fn top_half_ran(&self, cpu: u32, start: u64) -> u64 {
         let spent = crate::now_ns().saturating_sub(start);
         // `make bench`'s variants without statistics (see Kbuild).
@@ -309,6 +310,7 @@ impl Stats {
     }
 
     /// The top half is making `burst` bytes at `now`, and will schedule the bottom half.
+    #[inline]
     pub(crate) fn produced(&self, burst: u32, now: u64) {
         #[cfg(not(any(bench_variant = "no-stats", bench_variant = "bare")))]
         {

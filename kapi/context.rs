@@ -142,6 +142,7 @@ pub(crate) fn warn(what: &CStr) {
 ///
 /// `f` must not sleep, as with interrupts off in C: the kernel reports a
 /// sleep there (`might_sleep()`), and the scheduler re-enables interrupts.
+#[inline(always)]
 pub(crate) fn with_irqs_disabled<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: Saving and disabling the interrupt state is always allowed.
     let flags = unsafe { simrupt_local_irq_save() };

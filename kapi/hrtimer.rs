@@ -125,6 +125,9 @@ impl<T: HrTimerHandler<ID>, const ID: u64> HrTimer<T, ID> {
     /// # Safety
     ///
     /// Only the hrtimer core calls this, for a timer set up by [`Self::new`].
+    // In `.text.hot`, with the C helpers a top half calls (`helpers.c`): a
+    // handler inlined into this runs from one place (see `kapi.rs`).
+    #[link_section = ".text.hot"]
     unsafe extern "C" fn callback(raw: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
         step!(0);
         // SAFETY: The timer was armed by `start` through `T::field_of` (type

@@ -125,6 +125,8 @@ impl<T: TimerListHandler<ID>, const ID: u64> TimerList<T, ID> {
     /// # Safety
     ///
     /// Only the timer core calls this, for a timer set up by [`Self::new`].
+    // In `.text.hot`, as `HrTimer`'s callback.
+    #[link_section = ".text.hot"]
     unsafe extern "C" fn callback(raw: *mut bindings::timer_list) {
         step!(0);
         // SAFETY: The timer was armed through `T::field_of` (type invariant),
