@@ -98,7 +98,7 @@ if ! grep -q '^FLOOR|' "$log"; then
 fi
 grep '^SIMRUPT-BENCH-MISSING' "$log" || true
 tr -d '\r' < "$log" | sed -n 's/^CLOCKSOURCE|/(guest clocksource: /p' | sed 's/$/)/'
-tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|' '
+tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F'|' '
   function med(s,   a, k, i, j, x) {
     k = split(s, a, " ")
     for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
@@ -113,8 +113,9 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
     R[r, v] = $5; RC[r, v] = ns($6); if (r > nr) nr = r
     if (v == "timer_list" || v == "hrtimer") {
       bh[++nb] = sprintf("| %s | %s | %s | %s | %s | %s | %s |", r, v, $8, $9, $10, $11, $12) } }
-  $1 == "STEPS" { k = $3; sn[k] += $4; if (!(k in sseen)) { sseen[k] = 1; sorder[++ns_] = k }
-    for (i = 1; i <= 12; i++) S[k, i] = S[k, i] " " ns($(4 + i)) }
+  $1 == "STEPS" || $1 == "WSTEPS" { t = $1; k = $3; sn[t, k] += $4
+    if (!((t, k) in sseen)) { sseen[t, k] = 1; sorder[t, ++ns_[t]] = k }
+    for (i = 1; i <= 12; i++) S[t, k, i] = S[t, k, i] " " ns($(4 + i)) }
   $1 == "FLOOR" || $1 == "WARM" { t = $1; r = $2; v = $3; cnt[t, v] += $4; vals[t, v] = vals[t, v] " " ns($5)
     V[t, r, v] = ns($5); if (r > nrnd[t]) nrnd[t] = r
     if (!((t, v) in tseen)) { tseen[t, v] = 1; ord[t, ++nv[t]] = v } }
@@ -129,6 +130,25 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
       for (r = 1; r <= nrnd[t]; r++) if (((t, r, v) in V) && ((t, r, k) in V) && V[t, r, k] > 0) pr = pr " " V[t, r, v] / V[t, r, k]
       printf "| %s | %d | %d |%s | %.2f | %.2f |\n", v, cnt[t, v], x, vals[t, v], (f > 0 ? x / f : 0), med(pr) }
   }
+  # stepstable T FT TITLE: the STEPS or WSTEPS lines (FT: the part whose whole callbacks they go with).
+  function stepstable(t, ft, title,   name, hdr, sep, j, k, i, tot, SM, line) {
+    if (ns_[t] == 0) return
+    print ""; print title; print ""
+    split("timer core to the kapi C-ABI trampoline|the owner: `container_of`, `ArcRef::from_raw`|into the Rust handler, `timer_kind` checked|`trace` tested|interrupts off (timer_list), context asked and checked|clock read (`now_ns`)|statistics: produced|byte into `fast_buf`|tasklet scheduled (handle handshake)|statistics: top half time (second clock read)|interrupts back on (timer_list)|re-arm and back to the timer core", name, "|")
+    hdr = "| step |"; sep = "|---|"
+    for (j = 1; j <= ns_[t]; j++) { hdr = hdr " " sorder[t, j] " (ns) | share |"; sep = sep "---:|---:|" }
+    print hdr; print sep
+    for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; tot[k] = 0; for (i = 1; i <= 12; i++) { SM[k, i] = med(S[t, k, i]); tot[k] += SM[k, i] } }
+    for (i = 1; i <= 12; i++) { line = "| " i - 1 ". " name[i] " |"
+      for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | %.0f %% |", SM[k, i], tot[k] > 0 ? 100 * SM[k, i] / tot[k] : 0) }
+      print line }
+    line = "| sum of the medians |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | |", tot[k]) }
+    print line
+    line = "| whole callback, `steps` build (median) |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | |", med(vals[ft, "steps-" k])) }
+    print line
+    line = "| ticks |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | |", sn[t, k]) }
+    print line
+  }
   END {
     print ""
     print "Trace on, like for like (all with a tasklet; cref is C, the others simrupt; `timer_handler in_irq` span, ns):"
@@ -141,25 +161,8 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|STEPS|WARM)\|' | awk -F'|
       printf "| %s | %d | %d |%s | %.3f | %.3f | %d | %.3f |\n", v, tick[v], x, irq[v], (c > 0 ? x / c : 0), med(pr), y, (cc > 0 ? y / cc : 0) }
     floortable("FLOOR", "Trace off, against the floor (whole timer callback from the timer core'"'"'s trace events, ns; floor-* only re-arm):")
     floortable("WARM", "Trace off, warm: the same at a period of 1 ms (whole timer callback, ns):")
-    if (ns_ > 0) {
-      print ""
-      print "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):"
-      print ""
-      split("timer core to the kapi C-ABI trampoline|the owner: `container_of`, `ArcBorrow::from_raw`|into the Rust handler, `timer_kind` checked|`trace` tested|interrupts off (timer_list), context asked and checked|clock read (`now_ns`)|statistics: produced|byte into `fast_buf`|tasklet scheduled (handle handshake)|statistics: top half time (second clock read)|interrupts back on (timer_list)|re-arm and back to the timer core", name, "|")
-      hdr = "| step |"; sep = "|---|"
-      for (j = 1; j <= ns_; j++) { hdr = hdr " " sorder[j] " (ns) | share |"; sep = sep "---:|---:|" }
-      print hdr; print sep
-      for (j = 1; j <= ns_; j++) { k = sorder[j]; tot[k] = 0; for (i = 1; i <= 12; i++) { SM[k, i] = med(S[k, i]); tot[k] += SM[k, i] } }
-      for (i = 1; i <= 12; i++) { line = "| " i - 1 ". " name[i] " |"
-        for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | %.0f %% |", SM[k, i], tot[k] > 0 ? 100 * SM[k, i] / tot[k] : 0) }
-        print line }
-      line = "| sum of the medians |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", tot[k]) }
-      print line
-      line = "| whole callback, `steps` build (median) |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", med(vals["FLOOR", "steps-" k])) }
-      print line
-      line = "| ticks |"; for (j = 1; j <= ns_; j++) { k = sorder[j]; line = line sprintf(" %d | |", sn[k]) }
-      print line
-    }
+    stepstable("STEPS", "FLOOR", "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):")
+    stepstable("WSTEPS", "WARM", "Trace off, warm, step by step (the `steps` build at a period of 1 ms: its first 64 ticks, the first of them cold; ns):")
     print ""
     print "Bottom half (simrupt, trace on): `simrupt_tasklet_func in_softirq` by whether the tick'"'"'s work item ran on the tasklet'"'"'s CPU:"
     print ""

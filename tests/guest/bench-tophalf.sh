@@ -193,7 +193,8 @@ floor_rounds() {
       trace_stop
       callbacks $mod $kind > /tmp/cb
       echo "$tag|$r|$v|$(wc -l < /tmp/cb)|$(median < /tmp/cb)"
-      case $v in steps-*) echo "STEPS|$r|$kind|$(steps $kind)" ;; esac
+      # The steps of the cold part are STEPS lines, those of the warm part WSTEPS.
+      case $v in steps-*) echo "$([ "$tag" = WARM ] && echo W)STEPS|$r|$kind|$(steps $kind)" ;; esac
     done
     r=$((r + 1))
   done
@@ -207,5 +208,6 @@ floor_rounds FLOOR "$OFF_ROUNDS" 100 "$SECS" floor-hrtimer hrtimer bare-hrtimer 
 # page of code or data the callback touches costs a page walk. At 1 ms, with
 # nothing else running, most ticks find them still there: what remains is
 # closer to the instructions' own cost.
-floor_rounds WARM "$WARM_ROUNDS" 1 "$WARM_SECS" floor-hrtimer hrtimer cref-hrtimer floor-timer_list timer_list cref
+floor_rounds WARM "$WARM_ROUNDS" 1 "$WARM_SECS" floor-hrtimer hrtimer steps-hrtimer cref-hrtimer \
+  floor-timer_list timer_list steps-timer_list cref
 dmesg -c > /dev/null
