@@ -149,6 +149,22 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F
     line = "| ticks |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | |", sn[t, k]) }
     print line
   }
+  # goals: the targets of issue 20 for the top half against this run, one line each.
+  function goal(what, x, limit, cx) {
+    if (x <= 0) { printf "| %s | (not run) | <= %.1f | | |\n", what, limit; return }
+    printf "| %s | %.2f | <= %.1f | %s | %s |\n", what, x, limit, (x <= limit ? "met" : "NOT met"), (cx > 0 ? sprintf("%.2f", cx) : "")
+  }
+  function ratio(t, v, k,   f) { f = med(vals[t, k]); return ((t, v) in tseen) && f > 0 ? med(vals[t, v]) / f : 0 }
+  function goals(   c) {
+    print ""; print "Goals (median of the round medians; each ratio within this boot; the C reference'"'"'s own ratio for comparison):"; print ""
+    print "| goal | this run | target | | C reference |"; print "|---|---:|---:|---|---:|"
+    c = med(irq["cref"])
+    goal("trace on, like for like: simrupt `timer_list` / C (`in_irq` span)", ("timer_list" in seen) && c > 0 ? med(irq["timer_list"]) / c : 0, 1.0, 0)
+    goal("trace off, cold (100 ms): simrupt `hrtimer` / floor", ratio("FLOOR", "hrtimer", "floor-hrtimer"), 2.0, ratio("FLOOR", "cref-hrtimer", "floor-hrtimer"))
+    goal("trace off, cold (100 ms): simrupt `timer_list` / floor", ratio("FLOOR", "timer_list", "floor-timer_list"), 2.0, ratio("FLOOR", "cref", "floor-timer_list"))
+    goal("trace off, warm (1 ms): simrupt `hrtimer` / floor", ratio("WARM", "hrtimer", "floor-hrtimer"), 2.0, ratio("WARM", "cref-hrtimer", "floor-hrtimer"))
+    goal("trace off, warm (1 ms): simrupt `timer_list` / floor", ratio("WARM", "timer_list", "floor-timer_list"), 2.0, ratio("WARM", "cref", "floor-timer_list"))
+  }
   END {
     print ""
     print "Trace on, like for like (all with a tasklet; cref is C, the others simrupt; `timer_handler in_irq` span, ns):"
@@ -161,6 +177,7 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F
       printf "| %s | %d | %d |%s | %.3f | %.3f | %d | %.3f |\n", v, tick[v], x, irq[v], (c > 0 ? x / c : 0), med(pr), y, (cc > 0 ? y / cc : 0) }
     floortable("FLOOR", "Trace off, against the floor (whole timer callback from the timer core'"'"'s trace events, ns; floor-* only re-arm):")
     floortable("WARM", "Trace off, warm: the same at a period of 1 ms (whole timer callback, ns):")
+    goals()
     stepstable("STEPS", "FLOOR", "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):")
     stepstable("WSTEPS", "WARM", "Trace off, warm, step by step (the `steps` build at a period of 1 ms: its first 64 ticks, the first of them cold; ns):")
     print ""
