@@ -146,9 +146,9 @@ impl<'a, T> ArcRef<'a, T> {
     /// whose reference count stays above zero for `'a`.
     pub(crate) unsafe fn from_raw(ptr: *const T) -> Self {
         // INVARIANT: The caller guarantees it.
-        // SAFETY: The `Arc`'s data is alive and only shared for `'a` (the
-        // caller's guarantee; an `Arc` gives out only shared references).
         Self {
+            // SAFETY: The `Arc`'s data is alive and only shared for `'a` (the
+            // caller's guarantee; an `Arc` gives out only shared references).
             this: unsafe { &*ptr },
         }
     }

@@ -596,10 +596,10 @@ impl Simrupt {
         // A timer_list callback runs in softirq context with interrupts
         // enabled; disable them, as the C original does, to act like an IRQ.
         match kind {
-            // SAFETY: We are the top half (the contract).
-            TimerKind::TimerList => {
-                context::with_irqs_disabled(|| unsafe { Self::top_half(this, kind) })
-            }
+            TimerKind::TimerList => context::with_irqs_disabled(|| {
+                // SAFETY: We are the top half (the contract).
+                unsafe { Self::top_half(this, kind) }
+            }),
             // SAFETY: As above.
             TimerKind::HrTimer => unsafe { Self::top_half(this, kind) },
         }
