@@ -79,10 +79,10 @@ void simrupt_debugfs_remove(struct dentry *dentry);
 
 /* The helpers a top half calls on every tick are marked __hot_helper: they
  * go to .text.hot, next to kapi's timer callbacks (kapi/hrtimer.rs,
- * kapi/timer_list.rs), into which simrupt's top half is inlined. A tick then
- * runs from one or two pages of this module's code instead of four: under
- * emulation, a tick that comes every 100 ms pays for every page it enters
- * (Documentation/benchmarks.md). */
+ * kapi/timer_list.rs), into which simrupt's top half is inlined, and kapi.rs
+ * aligns that section to a page. A tick then runs from one page of this
+ * module's code instead of four: under emulation, a tick that comes every
+ * 100 ms pays for every page it enters (Documentation/benchmarks.md). */
 #define __hot_helper __section(".text.hot")
 
 /* The CPU we run on and three questions about the context, in one call: the

@@ -532,9 +532,9 @@ impl_has_work! {
 // the timer and waits for a running callback.
 impl HrTimerHandler for Simrupt {
     // The whole top half is inlined into kapi's timer trampoline, which sits
-    // in `.text.hot` with the C helpers it calls: a tick runs one function on
-    // one or two pages of code, not five calls spread over five pages (a cold
-    // tick pays for each page it enters; see Documentation/benchmarks.md).
+    // in `.text.hot` with the C helpers it calls, on one page (see kapi.rs):
+    // a tick runs one function there, not five spread over four pages (a
+    // cold tick pays for each page it enters; see Documentation/benchmarks.md).
     #[inline(always)]
     unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart {
         if this.timer_kind != TimerKind::HrTimer {
