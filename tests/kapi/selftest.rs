@@ -22,6 +22,8 @@
 //!   `tasklet_kill()` returned (the race window is widened on purpose, see
 //!   `kapi::tasklet::selftest`);
 //! - dropping a timer's handle stops the timer (hrtimer and `timer_list`);
+//! - an `Arc` made from a timer callback's `ArcRef` points to the owner and
+//!   keeps it alive after every other `Arc` is gone;
 //! - `context::Here` answers as each question asked alone would, in process
 //!   context, with interrupts off, in a tasklet, and in an IPI on another
 //!   CPU (which may have interrupted a softirq there);
@@ -54,7 +56,7 @@ use crate::kapi::{
     ArcRef,
 };
 use core::ffi::c_int;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
     bindings,
     error::code::{EAGAIN, EBUSY, EINVAL},
@@ -113,6 +115,79 @@ impl TaskletHandler for Probe {
         TASKLET_HERE_FLAGS.store(here_flags(Here::now()) | 8, Ordering::SeqCst);
         this.tasklet_runs.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The owner of an hrtimer whose callback keeps an `Arc` made from its `ArcRef`.
+#[pin_data]
+struct Stashing {
+    #[pin]
+    hrtimer: HrTimer<Stashing>,
+    _note: StashingDropped,
+}
+
+impl_embeds!(Stashing { hrtimer: HrTimer<Stashing> });
+
+/// The `Arc` a [`Stashing`]'s callback made from its `ArcRef`, as `Arc::into_raw` gives it (null: none yet).
+static STASH: AtomicPtr<Stashing> = AtomicPtr::new(core::ptr::null_mut());
+/// Set when a [`Stashing`] is dropped.
+static STASHING_DROPPED: AtomicBool = AtomicBool::new(false);
+
+/// Sets [`STASHING_DROPPED`] when the [`Stashing`] that owns it is dropped.
+struct StashingDropped;
+
+impl Drop for StashingDropped {
+    fn drop(&mut self) {
+        STASHING_DROPPED.store(true, Ordering::SeqCst);
+    }
+}
+
+impl HrTimerHandler for Stashing {
+    unsafe fn on_hrtimer(this: ArcRef<'_, Self>) -> Restart {
+        let arc: Arc<Self> = this.into();
+        STASH.store(Arc::into_raw(arc).cast_mut(), Ordering::SeqCst);
+        Restart::No
+    }
+}
+
+/// `Arc::from(ArcRef)` in a timer callback gives an `Arc` to the same owner
+/// that keeps it alive on its own: after the timer's handle and every other
+/// `Arc` are gone, the owner lives until that one is dropped, and is freed then.
+fn arcref_checks() {
+    const NAME: &str = "arcref-into-arc-keeps-owner";
+    let Ok(owner) = Arc::pin_init(
+        pin_init!(Stashing {
+            hrtimer <- HrTimer::new(),
+            _note: StashingDropped,
+        }),
+        GFP_KERNEL,
+    ) else {
+        return report(NAME, false, "allocation failed");
+    };
+    let addr = core::ptr::from_ref::<Stashing>(&owner);
+    let handle = HrTimer::start(owner, 1_000_000);
+    for _ in 0..100 {
+        if !STASH.load(Ordering::SeqCst).is_null() {
+            break;
+        }
+        sleep_ms(1);
+    }
+    // The handle held the last `Arc` but the callback's.
+    drop(handle);
+    let alive = !STASHING_DROPPED.load(Ordering::SeqCst);
+    let stashed = STASH.swap(core::ptr::null_mut(), Ordering::SeqCst);
+    let same = core::ptr::eq(stashed, addr);
+    if alive && same {
+        // SAFETY: `stashed` came from `Arc::into_raw` in the callback, and
+        // is taken out of `STASH` once.
+        drop(unsafe { Arc::from_raw(stashed) });
+    }
+    // Otherwise it is leaked (kmemleak reports it): with no `Arc` of its own
+    // or one to another object, dropping it could free what is not ours.
+    report(
+        NAME,
+        alive && same && STASHING_DROPPED.load(Ordering::SeqCst),
+        "the callback's Arc did not keep its owner alive, was another object, or was never dropped",
+    );
 }
 
 /// Set when a [`Kept`] is dropped.
@@ -487,6 +562,10 @@ fn here_flags(here: Here) -> u32 {
 }
 
 /// Runs in an IPI (hard-IRQ context, interrupts off) on the CPU it was sent to.
+///
+/// # Safety
+///
+/// Only `smp_call_function_single` calls it; it uses no `info`.
 unsafe extern "C" fn ipi_here(_info: *mut core::ffi::c_void) {
     let here = Here::now();
     IPI_HERE_CPU.store(here.cpu(), Ordering::SeqCst);
@@ -732,6 +811,7 @@ fn teardown_setup() -> Option<debugfs::Dir> {
 pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
+    arcref_checks();
     tasklet_race_checks();
     kfifo_len_race_checks();
     context_checks();
