@@ -23,7 +23,8 @@
 # compile), "expect:" (an extended regex the kernel log must match; several
 # lines: all must match; "expect-kasan:" lines replace them on the KASAN test
 # kernel, KERNEL=6.12-kasan, where "show-kasan:" lines name the reports `run`
-# shows, each one that came) or "error:" (the rustc error code a compile lesson
+# shows, each one that came; "log:" lines pick single lines of the log that
+# `run` shows after the reports) or "error:" (the rustc error code a compile lesson
 # must fail with), "crash: yes" if the guest is expected to die, "crash: maybe"
 # if it may (otherwise it must finish); then a line
 # "---" and the explanation. A runtime lesson has lessons/NAME.sh, run in the
@@ -111,6 +112,15 @@ report() {
   rm -f "$dumped"
 }
 
+# log_lines NAME LOG: the lines of LOG matching the lesson's "log:" patterns,
+# from the whole console, each once: the guest's dumps of dmesg repeat what
+# the console showed, and a guest that died dumped nothing after.
+log_lines() {
+  local picks; picks=$(field "$1" log | paste -sd'|')
+  [ -n "$picks" ] || return 0
+  grep -E -- "$picks" "$2" | awk '!seen[$0]++' || true
+}
+
 # The rustc errors of a failed build, with the copy's path made relative.
 rustc_errors() {
   awk '/^error(\[E[0-9]+\])?:/ { p = 1 } p { print } p && /^$/ { p = 0 }' "$1/build.log" |
@@ -164,6 +174,13 @@ cmd_run() {
     fi
     if ((shown == 0)); then
       while IFS= read -r re; do report "$dir/console.log" "$re"; echo; done < <(expects "$name")
+    fi
+    # A lesson's "log:" lines pick single lines of the log that tell the
+    # rest of the story (the lesson's own messages, a later complaint).
+    local more; more=$(log_lines "$name" "$dir/console.log")
+    if [ -n "$more" ]; then
+      bold "== More of the log (lines matching lessons/$name.txt's log: patterns)"
+      printf '%s\n' "$more"
     fi
   fi
   bold "== Why"
@@ -223,6 +240,15 @@ check_one() {
     echo "FAIL lesson-$name: no report matching$missing in $dir/console.log"
   else
     echo "ok lesson-$name"
+  fi
+  # What `run` shows after the reports (its "log:" lines) must be there:
+  # at least one line. Not on the KASAN kernel, whose reports differ.
+  if [ -n "$(field "$name" log)" ] && ! grep -q '^CONFIG_KASAN=y' "$kdir/.config" 2>/dev/null; then
+    if [ -n "$(log_lines "$name" "$dir/console.log")" ]; then
+      echo "ok lesson-$name-log-lines"
+    else
+      echo "FAIL lesson-$name-log-lines: no line matching its log: patterns in $dir/console.log"
+    fi
   fi
   # Crashing is the lesson only where it says so; elsewhere the guest must finish.
   if ! grep -q '^SIMRUPT-GUEST-EXIT=' "$dir/console.log" && [ -z "$(field "$name" crash)" ]; then

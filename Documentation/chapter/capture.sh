@@ -6,6 +6,7 @@
 #   Documentation/chapter/capture.sh [KERNEL...]     (default: 6.12 7.3)
 #   Documentation/chapter/capture.sh --lessons [KERNEL...]
 #   Documentation/chapter/capture.sh --kasan
+#   Documentation/chapter/capture.sh --runtime
 #
 # For each kernel it runs `make shell KERNEL=K` in a terminal (tmux, through
 # tests/shell/tmux.sh), waits for the `(vm) / # ` prompt, types each command
@@ -16,6 +17,10 @@
 # compile-time lessons (their rustc errors; host only, no VM).
 # --kasan writes lessons-6.12-kasan.txt: `make lesson NAME=no-teardown
 # KERNEL=6.12-kasan`, the teardown lesson on the KASAN test kernel (unit 6).
+# --runtime writes lessons-runtime-6.12.txt: `make lesson NAME=...
+# KERNEL=6.12` for each runtime lesson the units quote, in the units' order;
+# and lessons-runtime-7.3.txt: the teardown lesson on 7.3 (unit 6). Each
+# boots the VM once per lesson (about 15 min for all, with kernels cached).
 #
 # The chapter's ```console blocks quote these files line for line, and
 # tests/chapter/check.sh (in make check's host tests) fails when a quoted line
@@ -26,14 +31,25 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 out=$here/Documentation/chapter
 lessons=0
 [ "${1:-}" = --lessons ] && { lessons=1; shift; }
-if [ "${1:-}" = --kasan ]; then
-  kv=6.12-kasan
-  {
-    echo "\$ make lesson NAME=no-teardown KERNEL=$kv"
-    (cd "$here" && make -s lesson NAME=no-teardown KERNEL=$kv 2>&1) |
+# run_lessons KERNEL FILE NAME...: `make lesson NAME=... KERNEL=...` for each
+# NAME, its output unedited but for colours and the temporary directory's name.
+run_lessons() {
+  local kv=$1 file=$2 name; shift 2
+  for name in "$@"; do
+    echo "\$ make lesson NAME=$name KERNEL=$kv"
+    (cd "$here" && make -s lesson NAME="$name" KERNEL="$kv" 2>&1) |
       sed 's/\x1b\[[0-9;]*m//g; s|/tmp/simrupt-lesson\.[A-Za-z0-9]*|/tmp/simrupt-lesson.XXXXXX|g'
-  } > "$out/lessons-$kv.txt"
-  echo "wrote $out/lessons-$kv.txt"
+  done > "$out/$file"
+  echo "wrote $out/$file"
+}
+if [ "${1:-}" = --kasan ]; then
+  run_lessons 6.12-kasan lessons-6.12-kasan.txt no-teardown
+  exit 0
+fi
+if [ "${1:-}" = --runtime ]; then
+  run_lessons 6.12 lessons-runtime-6.12.txt mutex-in-top-half sleep-in-tasklet \
+    unbounded-drain lock-inversion lost-wakeup leak no-teardown
+  run_lessons 7.3 lessons-runtime-7.3.txt no-teardown
   exit 0
 fi
 kernels=${*:-6.12 7.3}

@@ -18,7 +18,7 @@ check:
                        lessons/*.txt ("--> simrupt.rs:N:C" or "--> lessons.rs:N:C",
                        then "N | code" lines) still points at that code in the
                        current file: line N of it is the quoted code;
-  and notes (not failures) for console blocks that name no capture.
+  chapter-quotes-sourced  every ```console block names its capture.
 
 update: a marked block whose lines include prompts "(vm) / # CMD" is
 rebuilt from the capture: each CMD, found in the capture in order (the first
@@ -27,7 +27,12 @@ lines it printed there. Where the old block elided a command's output with
 "...", the new one keeps as many lines before and after the "..." as the old
 one did. A marked block without prompts that starts with a rustc "error"
 line is rebuilt from that line to the end of the error (a blank line).
-Other blocks are left alone. Run it after Documentation/chapter/capture.sh.
+A marked block quoting a lessons-*.txt capture, otherwise, is an excerpt
+of a lesson's report, log lines picked by hand: each of its lines that is
+no longer in the capture is replaced by the next line of the capture that
+differs from it only in numbers (time stamps, addresses, pids, offsets).
+Other blocks are left alone. Run it after
+Documentation/chapter/capture.sh.
 """
 import glob
 import os
@@ -122,8 +127,14 @@ def check():
             print(f"  {b}")
     else:
         print(f"ok chapter-quotes ({nblocks} blocks, every line from a committed capture)")
-    for u in unsourced:
-        print(f"# note: {u}: a console block that names no capture")
+    if unsourced:
+        failed = True
+        print(f"FAIL chapter-quotes-sourced: {len(unsourced)} console block(s) name no capture "
+              "(an output the docs quote comes from a committed capture: add its <!-- quote: FILE --> line):")
+        for u in unsourced:
+            print(f"  {u}")
+    else:
+        print("ok chapter-quotes-sourced (every console block names its capture)")
 
     # The files a quoted rustc error may point into: the module's own code
     # and the lessons' (the compile-time lessons' mistakes are in lessons.rs).
@@ -179,6 +190,43 @@ def outputs(cap, cmd, start):
     return None, None
 
 
+STAMP = re.compile(r"^\[\s*\d+\.\d+\]")
+NUMBER = re.compile(r"(?:0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
+
+
+def shape(line):
+    """A log line with its time stamp and every number (decimal or hex:
+    addresses, pids, offsets, counts) blanked: what stays the same from run to run."""
+    return NUMBER.sub("#", STAMP.sub("[]", line))
+
+
+def excerpt(old, cap):
+    """An excerpt (a block of log lines picked by hand, "..." between them)
+    rebuilt from a new capture: each line replaced by the next line of the
+    capture of the same shape, in order (or, failing that, anywhere). A line
+    with no counterpart stays, and check reports it."""
+    new, pos = [], 0
+    for line in old:
+        if line.strip() in ("...", ""):
+            new.append(line)
+            continue
+        if line in cap[pos:]:
+            # Still in the capture as it is.
+            new.append(line)
+            pos = cap.index(line, pos) + 1
+            continue
+        want = shape(line)
+        found = next((i for i in range(pos, len(cap)) if shape(cap[i]) == want), None)
+        if found is None:
+            found = next((i for i in range(len(cap)) if shape(cap[i]) == want), None)
+        if found is None:
+            new.append(line)
+        else:
+            new.append(cap[found])
+            pos = found + 1
+    return new
+
+
 def update():
     changed = 0
     for md in quoting_files():
@@ -217,8 +265,10 @@ def update():
                     new.append(PROMPT + cmd)
                     if elided and len(out) > before + after:
                         new += out[:before] + ["..."] + (out[len(out) - after:] if after else [])
-                    else:
+                    elif before or elided:
                         new += out
+                    # else: the block shows this command without its output (README's
+                    # first commands); so does the new one.
             elif old and old[0].startswith("error"):
                 if old[0] not in cap:
                     sys.exit(f"quotes.py: {os.path.relpath(md, ROOT)}:{start}: '{old[0]}' is not in {mark.group(1)}")
@@ -227,6 +277,8 @@ def update():
                 while j < len(cap) and cap[j] != "":
                     j += 1
                 new = cap[i:j]
+            elif mark.group(1).startswith("lessons-"):
+                new = excerpt(old, cap)
             if new is not None and new != old:
                 edits.append((start, end, [(indent + l).rstrip() if l else "" for l in new]))
         for start, end, repl in reversed(edits):
