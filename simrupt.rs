@@ -541,6 +541,8 @@ impl HrTimerHandler for Simrupt {
             // Started by something other than `Simrupt::start` (`HrTimer::start`
             // is safe to call): not the top half of this load, which the
             // `timer_list` plays. Producing here would make two producers.
+            #[cfg(kapi_selftest)]
+            GATE_REFUSED.fetch_add(1, Ordering::Relaxed);
             return Restart::No;
         }
         step!(2);
@@ -557,12 +559,53 @@ impl HrTimerHandler for Simrupt {
     }
 }
 
+/// Self-test builds only: how often a timer callback of the kind not chosen
+/// at load time returned without producing (the gate in `on_hrtimer` and
+/// `on_timer_list`).
+#[cfg(kapi_selftest)]
+static GATE_REFUSED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+#[cfg(kapi_selftest)]
+impl Simrupt {
+    /// For the kapi self-test, before any open: starts the timer of the kind
+    /// *not* chosen at load time (as any code may: `start` is safe), lets it
+    /// fire, and stops it. Returns how often the gate refused its callback,
+    /// and whether the device produced nothing meanwhile.
+    fn selftest_timer_kind_gate(this: &Arc<Self>) -> (u32, bool) {
+        let produced = this.stats.produced.load(Ordering::Relaxed);
+        let refused = GATE_REFUSED.load(Ordering::Relaxed);
+        let wait = || {
+            // SAFETY: `msleep` may be called from process context: the
+            // module's init, where the self-test runs.
+            unsafe { kernel::bindings::msleep(50) }
+        };
+        match this.timer_kind {
+            TimerKind::HrTimer => {
+                let handle = TimerList::start(this.clone(), 1);
+                wait();
+                drop(handle);
+            }
+            TimerKind::TimerList => {
+                let handle = HrTimer::start(this.clone(), 1_000_000);
+                wait();
+                drop(handle);
+            }
+        }
+        (
+            GATE_REFUSED.load(Ordering::Relaxed) - refused,
+            this.stats.produced.load(Ordering::Relaxed) == produced && this.fast_buf.is_empty(),
+        )
+    }
+}
+
 impl TimerListHandler for Simrupt {
     // Inlined, as `on_hrtimer`.
     #[inline(always)]
     unsafe fn on_timer_list(this: ArcRef<'_, Self>) -> Option<u32> {
         if this.timer_kind != TimerKind::TimerList {
             // As in `on_hrtimer`: the hrtimer is this load's top half.
+            #[cfg(kapi_selftest)]
+            GATE_REFUSED.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         step!(2);
@@ -1161,9 +1204,10 @@ impl kernel::Module for SimruptModule {
         )?;
         pr_info!("registered new simrupt device: {},{}\n", chrdev.major(), 0);
         #[cfg(kapi_selftest)]
-        let selftest = kapi_selftest::run(|| {
-            chrdev::Registration::new(c"simrupt_dup", simrupt.clone()).map(drop)
-        });
+        let selftest = kapi_selftest::run(
+            || chrdev::Registration::new(c"simrupt_dup", simrupt.clone()).map(drop),
+            || Simrupt::selftest_timer_kind_gate(&simrupt),
+        );
         let mut dir = debugfs::Dir::new(c"simrupt");
         dir.file::<Simrupt, STATS_FILE>(c"stats", 0o644, simrupt.clone());
         dir.file::<Simrupt, LATENCY_FILE>(c"latency", 0o644, simrupt.clone());

@@ -24,6 +24,8 @@
 //! - dropping a timer's handle stops the timer (hrtimer and `timer_list`);
 //! - an `Arc` made from a timer callback's `ArcRef` points to the owner and
 //!   keeps it alive after every other `Arc` is gone;
+//! - simrupt's timer of the kind not chosen at load time (started, as any
+//!   code may) runs but produces nothing: the gate in its callback;
 //! - `context::Here` answers as each question asked alone would, in process
 //!   context, with interrupts off, in a tasklet, and in an IPI on another
 //!   CPU (which may have interrupted a softirq there);
@@ -594,6 +596,7 @@ fn context_checks() {
     for _ in 0..3 {
         let other = (context::cpu() + 1) % context::nr_cpu_ids();
         IPI_HERE_FLAGS.store(0, Ordering::SeqCst);
+        #[allow(clippy::useless_conversion)] // `wait` is a `bool` already on 7.3
         // SAFETY: `ipi_here` matches `smp_call_func_t` and uses no `info`;
         // `wait` (a `c_int` on 6.12, a `bool` on 7.3) is "yes": it has run
         // when this returns.
@@ -804,11 +807,16 @@ fn teardown_setup() -> Option<debugfs::Dir> {
     Some(ctl)
 }
 
-/// Runs every check; `dup` tries a second registration of the device slot.
+/// Runs every check; `dup` tries a second registration of the device slot,
+/// `timer_kind_gate` runs simrupt's timer of the other kind (see
+/// `Simrupt::selftest_timer_kind_gate`).
 ///
 /// Returns the teardown test's control directory (see the module docs),
 /// which the module keeps until it is unloaded.
-pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
+pub(crate) fn run(
+    dup: impl FnOnce() -> Result,
+    timer_kind_gate: impl FnOnce() -> (u32, bool),
+) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
     arcref_checks();
@@ -820,6 +828,12 @@ pub(crate) fn run(dup: impl FnOnce() -> Result) -> Option<debugfs::Dir> {
         "device-slot-second-registration-refused",
         matches!(dup(), Err(e) if e == EBUSY),
         "a second registration of the same slot was not refused with EBUSY",
+    );
+    let (refused, produced_nothing) = timer_kind_gate();
+    report(
+        "simrupt-timer-kind-gate",
+        refused > 0 && produced_nothing,
+        "the timer of the kind not chosen at load did not run, or produced bytes",
     );
     let ctl = teardown_setup();
     pr_info!("kapi-selftest: done\n");
