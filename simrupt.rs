@@ -585,16 +585,23 @@ static GATE_REFUSED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU
 #[cfg(kapi_selftest)]
 impl Simrupt {
     /// For the kapi self-test, before any open: starts the timer of the kind
-    /// *not* chosen at load time (as any code may: `start` is safe), lets it
-    /// fire, and stops it. Returns how often the gate refused its callback,
+    /// *not* chosen at load time (as any code may: `start` is safe), waits
+    /// for its callback, and stops it. Returns how often the gate refused its callback,
     /// and whether the device produced nothing meanwhile.
     fn selftest_timer_kind_gate(this: &Arc<Self>) -> (u32, bool) {
         let produced = this.stats.produced.load(Ordering::Relaxed);
         let refused = GATE_REFUSED.load(Ordering::Relaxed);
+        // Until the callback has run (its first expiry is 1 ms or a jiffy
+        // away), for at most about half a second on a slow, busy machine.
         let wait = || {
-            // SAFETY: `msleep` may be called from process context: the
-            // module's init, where the self-test runs.
-            unsafe { kernel::bindings::msleep(50) }
+            for _ in 0..50 {
+                // SAFETY: `msleep` may be called from process context: the
+                // module's init, where the self-test runs.
+                unsafe { kernel::bindings::msleep(10) };
+                if GATE_REFUSED.load(Ordering::Relaxed) != refused {
+                    break;
+                }
+            }
         };
         match this.timer_kind {
             TimerKind::HrTimer => {
