@@ -616,7 +616,7 @@ impl Simrupt {
             }
         }
         (
-            GATE_REFUSED.load(Ordering::Relaxed) - refused,
+            GATE_REFUSED.load(Ordering::Relaxed).wrapping_sub(refused),
             this.stats.produced.load(Ordering::Relaxed) == produced && this.fast_buf.is_empty(),
         )
     }

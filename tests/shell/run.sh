@@ -34,6 +34,8 @@ check() { # check NAME WHY COMMAND...
   if "$@"; then ok "$name"; else fail "$name" "$why"; fi
 }
 has() { grep -qE -- "$1" <<< "$2"; }
+# lesson_field NAME KEY: the values of lessons/NAME.txt's "KEY:" header lines.
+lesson_field() { sed -n "/^---\$/q; s/^$2: //p" "$here/lessons/$1.txt"; }
 save() { tm_screen "$1" > "$logs/screen-$1.txt"; }
 
 tree=$logs/tree
@@ -140,7 +142,7 @@ else save lesson; fail lesson-boots "no VM prompt with LESSON=no-teardown"; fi
 check lesson-banner "the banner does not name the lesson" \
   has "the lesson no-teardown: unload frees the device" "$(tm_screen lesson)"
 tm_type lesson "sh /lesson.sh"
-re=$(sed -n '/^---$/q; s/^expect: //p' "$here/lessons/no-teardown.txt")
+re=$(lesson_field no-teardown expect)
 if tm_wait lesson "$re" 120; then ok lesson-report-on-screen
 else save lesson; fail lesson-report-on-screen "no report matching '$re' on the screen"; fi
 # The kernel panics and QEMU ends by itself; if the guest hangs instead, Ctrl-A X.
@@ -171,9 +173,9 @@ lesson_in_terminal() {
 }
 # The runtime lesson shows its report; the compile-time one, rustc's error.
 lesson_in_terminal mutex-in-top-half "^== The kernel's report" \
-  "$(sed -n '/^---$/q; s/^expect: //p' "$here/lessons/mutex-in-top-half.txt" | head -n 1)"
+  "$(lesson_field mutex-in-top-half expect | head -n 1)"
 lesson_in_terminal guard-after-unlock "^== rustc refuses it:" \
-  "^error\[$(sed -n '/^---$/q; s/^error: //p' "$here/lessons/guard-after-unlock.txt")\]"
+  "^error\[$(lesson_field guard-after-unlock error)\]"
 
 # --- 8. Ctrl-A X leaves a guest that no longer answers -----------------------------
 tm_start hung 132 40 "cd '$tree' && make shell KERNEL=$kv; echo SHELL-EXITED=\$?; stty -a; sleep 3600"
