@@ -586,9 +586,10 @@ static GATE_REFUSED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU
 impl Simrupt {
     /// For the kapi self-test, before any open: starts the timer of the kind
     /// *not* chosen at load time (as any code may: `start` is safe), waits
-    /// for its callback, and stops it. Returns how often the gate refused its callback,
-    /// and whether the device produced nothing meanwhile.
-    fn selftest_timer_kind_gate(this: &Arc<Self>) -> (u32, bool) {
+    /// for its callback, and stops it. Returns the kind of the timer it ran,
+    /// how often the gate refused its callback, and whether the device
+    /// produced nothing meanwhile.
+    fn selftest_timer_kind_gate(this: &Arc<Self>) -> (&'static str, u32, bool) {
         let produced = this.stats.produced.load(Ordering::Relaxed);
         let refused = GATE_REFUSED.load(Ordering::Relaxed);
         // Until the callback has run (its first expiry is 1 ms or a jiffy
@@ -603,19 +604,22 @@ impl Simrupt {
                 }
             }
         };
-        match this.timer_kind {
+        let ran = match this.timer_kind {
             TimerKind::HrTimer => {
                 let handle = TimerList::start(this.clone(), 1);
                 wait();
                 drop(handle);
+                "timer_list"
             }
             TimerKind::TimerList => {
                 let handle = HrTimer::start(this.clone(), 1_000_000);
                 wait();
                 drop(handle);
+                "hrtimer"
             }
-        }
+        };
         (
+            ran,
             GATE_REFUSED.load(Ordering::Relaxed).wrapping_sub(refused),
             this.stats.produced.load(Ordering::Relaxed) == produced && this.fast_buf.is_empty(),
         )

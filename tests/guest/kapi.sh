@@ -32,6 +32,17 @@ check teardown-device-freed-after-last-close \
   test "${dropped:-0}" -gt 0 -a "${closing:-0}" -gt "${dropped:-0}" -a "${freed:-0}" -gt "${closing:-0}"
 check teardown-debugfs-dir-gone test ! -e /sys/kernel/debug/simrupt_kst
 check unload-selftest-build rmmod simrupt
+# Once more with timer=timer_list: every self-test again, and this time the
+# gate of the hrtimer, the kind not chosen (the first load ran the
+# timer_list's). Only the gate's line and the count become checks here.
+dump_dmesg kapi-hrtimer-load
+check load-selftest-build-timer-list insmod /simrupt-kapi-selftest.ko timer=timer_list
+dmesg > /tmp/k
+sed -n 's/.*kapi-selftest: FAIL \([^:]*\):/FAIL \1@timer_list-load:/p' /tmp/k
+grep -q 'kapi-selftest: FAIL' /tmp/k && failures=$((failures + 1))
+check selftest-timer-list-load-gate-hrtimer grep -q 'kapi-selftest: ok simrupt-timer-kind-gate-hrtimer$' /tmp/k
+check selftest-timer-list-load-all-seventeen sh -c "test \$(grep -c 'kapi-selftest: ok' /tmp/k) -eq 17"
+check unload-selftest-build-timer-list rmmod simrupt
 check kmemleak-kapi kmemleak_check
 dump_dmesg kapi
 exit $failures

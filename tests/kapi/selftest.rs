@@ -809,14 +809,14 @@ fn teardown_setup() -> Option<debugfs::Dir> {
 }
 
 /// Runs every check; `dup` tries a second registration of the device slot,
-/// `timer_kind_gate` runs simrupt's timer of the other kind (see
-/// `Simrupt::selftest_timer_kind_gate`).
+/// `timer_kind_gate` runs simrupt's timer of the other kind and says which
+/// (see `Simrupt::selftest_timer_kind_gate`).
 ///
 /// Returns the teardown test's control directory (see the module docs),
 /// which the module keeps until it is unloaded.
 pub(crate) fn run(
     dup: impl FnOnce() -> Result,
-    timer_kind_gate: impl FnOnce() -> (u32, bool),
+    timer_kind_gate: impl FnOnce() -> (&'static str, u32, bool),
 ) -> Option<debugfs::Dir> {
     kfifo_checks();
     probe_checks();
@@ -830,9 +830,16 @@ pub(crate) fn run(
         matches!(dup(), Err(e) if e == EBUSY),
         "a second registration of the same slot was not refused with EBUSY",
     );
-    let (refused, produced_nothing) = timer_kind_gate();
+    let (kind, refused, produced_nothing) = timer_kind_gate();
+    // One name per gate: a load with `timer=hrtimer` runs the `timer_list`'s,
+    // a load with `timer=timer_list` the hrtimer's (tests/guest/kapi.sh loads
+    // both ways).
+    let name = match kind {
+        "hrtimer" => "simrupt-timer-kind-gate-hrtimer",
+        _ => "simrupt-timer-kind-gate-timer_list",
+    };
     report(
-        "simrupt-timer-kind-gate",
+        name,
         refused > 0 && produced_nothing,
         "the timer of the kind not chosen at load did not run, or produced bytes",
     );
