@@ -17,7 +17,13 @@
 # Options (before the command): --kdir DIR (default: the project's test kernel,
 # KERNEL=6.12|7.3), --logs DIR (where check keeps logs), --without-lesson-code
 # (build with LESSON=none instead: the lesson's code is left out, so every
-# check of it must FAIL; this is how the checks are tested).
+# check of it must FAIL; this is how the checks are tested; the environment's
+# SIMRUPT_LESSON_WITHOUT_CODE=1 does the same), --terminal KERNEL (check and
+# selftest: run each lesson as a learner does, `make lesson NAME=...
+# KERNEL=KERNEL` typed into a real terminal (tmux, tests/shell/tmux.sh), and
+# check what its screen shows as well as the log it left; KERNEL must be the
+# one --kdir is the build tree of). `run` keeps its build and console log in
+# $SIMRUPT_LESSON_DIR if set (default: a new directory under /tmp).
 #
 # A lesson is lessons/NAME.txt: header lines "summary:", "kind:" (runtime or
 # compile), "expect:" (an extended regex the kernel log must match; several
@@ -36,16 +42,18 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 order="sleep-in-tasklet mutex-in-top-half lock-inversion lost-wakeup unbounded-drain
 no-teardown leak guard-after-unlock fifo-writer-clone unsync-counter"
 
-kdir= logs= sabotage=0
+kdir= logs= sabotage=${SIMRUPT_LESSON_WITHOUT_CODE:-0} terminal=
 while [ $# -gt 0 ]; do
   case "$1" in
     --kdir) kdir=$2; shift 2 ;;
     --logs) logs=$2; shift 2 ;;
     --without-lesson-code) sabotage=1; shift ;;
+    --terminal) terminal=$2; shift 2 ;;
     *) break ;;
   esac
 done
 cmd=${1:-list}; [ $# -gt 0 ] && shift
+if [ -n "$terminal" ]; then . "$here/tests/shell/tmux.sh"; trap tm_stop EXIT; fi
 
 txt() { echo "$here/lessons/$1.txt"; }
 field() { sed -n "/^---\$/q; s/^$2: //p" "$(txt "$1")"; }
@@ -138,7 +146,8 @@ cmd_list() {
 cmd_run() {
   local name=${1:?usage: scripts/lesson.sh run NAME}
   known "$name"; need_kdir
-  local dir; dir=$(mktemp -d /tmp/simrupt-lesson.XXXXXX)
+  local dir=${SIMRUPT_LESSON_DIR:-}
+  if [ -n "$dir" ]; then mkdir -p "$dir"; else dir=$(mktemp -d /tmp/simrupt-lesson.XXXXXX); fi
   bold "== Lesson $name: $(field "$name" summary)"
   echo "Building simrupt.ko with LESSON=$name (in $dir/tree; your simrupt.ko is untouched)"
   if [ "$(field "$name" kind)" = compile ]; then
@@ -199,29 +208,73 @@ cmd_build() {
   echo "$dir/tree/simrupt.ko"
 }
 
+# in_terminal NAME DIR: `make lesson NAME=NAME KERNEL=$terminal` in a 132x40
+# terminal (tmux), as a learner runs it, its build and console log kept in
+# DIR; the screen, scrollback included, goes to DIR/screen.txt.
+in_terminal() {
+  local name=$1 dir=$2
+  tm_start lesson 132 40 "cd '$here' && SIMRUPT_LESSON_DIR='$dir' SIMRUPT_LESSON_WITHOUT_CODE=$sabotage make lesson NAME=$name KERNEL=$terminal; echo LESSON-EXITED=\$?; sleep 3600"
+  local ended=1
+  tm_wait lesson '^LESSON-EXITED=' 900 || ended=0
+  tm_screen lesson > "$dir/screen.txt"
+  ((ended)) || echo "(the test: make lesson did not end within 900 s)" >> "$dir/screen.txt"
+  tm_stop
+}
+
+# screen_check NAME DIR REGEX...: the ok/FAIL line of lesson-NAME-screen: the
+# screen in_terminal saved shows the lesson's title, each REGEX (extended),
+# the explanation, and `make lesson` ended with status 0.
+screen_check() {
+  local name=$1 dir=$2 re; shift 2
+  for re in "^== Lesson $name: " "$@" "^== Why" "^LESSON-EXITED=0\$"; do
+    if ! grep -qE -- "$re" "$dir/screen.txt"; then
+      echo "FAIL lesson-$name-screen: no line matching '$re' on the terminal (see $dir/screen.txt)"
+      return
+    fi
+  done
+  echo "ok lesson-$name-screen"
+}
+
 # check_one NAME: ok/FAIL lines for one lesson.
 check_one() {
   local name=$1 dir=$logs/$1
   mkdir -p "$dir"
   if [ "$(field "$name" kind)" = compile ]; then
-    local code; code=$(field "$name" error)
-    if build "$name" "$dir"; then
+    local code built=0; code=$(field "$name" error)
+    if [ -n "$terminal" ]; then
+      rm -f "$dir/build.log"
+      in_terminal "$name" "$dir"
+      ! grep -q 'the lesson compiled, but it must not' "$dir/screen.txt" || built=1
+    else
+      build "$name" "$dir" && built=1
+    fi
+    if ((built)); then
       echo "FAIL lesson-$name: compiled, but must fail with error[$code] (see $dir/build.log)"
     elif grep -q "^error\[$code\]" "$dir/build.log"; then
       echo "ok lesson-$name (error[$code])"
     else
-      echo "FAIL lesson-$name: build failed without error[$code]: $(grep -m1 '^error' "$dir/build.log")"
+      echo "FAIL lesson-$name: build failed without error[$code]: $(grep -m1 '^error' "$dir/build.log" 2>/dev/null)"
     fi
+    [ -z "$terminal" ] || screen_check "$name" "$dir" "^== rustc refuses it:" "^error\[$code\]"
     rm -rf "$dir/tree"
     return
   fi
-  if ! build "$name" "$dir"; then
+  if [ -z "$terminal" ] && ! build "$name" "$dir"; then
     echo "FAIL lesson-$name: lesson build failed, see $dir/build.log"; return
   fi
   local missing= re tries=1
   while :; do
-    (cd "$dir/tree" && scripts/vm.sh --kdir "$kdir" --log "$dir/console.log" --timeout 180 \
-       "lessons/$name.sh" tests/guest/lib.sh > /dev/null 2>&1) || true
+    rm -f "$dir/console.log"
+    if [ -n "$terminal" ]; then
+      in_terminal "$name" "$dir"
+      if [ ! -f "$dir/console.log" ]; then
+        echo "FAIL lesson-$name: make lesson booted no VM (see $dir/screen.txt, $dir/build.log)"
+        return
+      fi
+    else
+      (cd "$dir/tree" && scripts/vm.sh --kdir "$kdir" --log "$dir/console.log" --timeout 180 \
+         "lessons/$name.sh" tests/guest/lib.sh > /dev/null 2>&1) || true
+    fi
     missing=
     while IFS= read -r re; do
       grep -q -E -- "$re" "$dir/console.log" || missing="$missing '$re'"
@@ -232,7 +285,9 @@ check_one() {
     # within one boot.
     if [ -n "$missing" ] && [ "$(field "$name" crash)" = maybe ] && ((tries < 2)) &&
        ! grep -q '^SIMRUPT-GUEST-EXIT=' "$dir/console.log"; then
-      mv "$dir/console.log" "$dir/console-1.log"; tries=$((tries + 1)); continue
+      mv "$dir/console.log" "$dir/console-1.log"
+      [ ! -f "$dir/screen.txt" ] || mv "$dir/screen.txt" "$dir/screen-1.txt"
+      tries=$((tries + 1)); continue
     fi
     break
   done
@@ -249,6 +304,13 @@ check_one() {
     else
       echo "FAIL lesson-$name-log-lines: no line matching its log: patterns in $dir/console.log"
     fi
+  fi
+  # What the learner's terminal showed: the reports the log has, and why.
+  if [ -n "$terminal" ]; then
+    local shown=()
+    while IFS= read -r re; do shown+=("$re"); done < <(expects "$name")
+    screen_check "$name" "$dir" "^== Booting the test kernel \\($(basename "$kdir")\\)" \
+      "^== The kernel's report" "${shown[@]}"
   fi
   # Crashing is the lesson only where it says so; elsewhere the guest must finish.
   if ! grep -q '^SIMRUPT-GUEST-EXIT=' "$dir/console.log" && [ -z "$(field "$name" crash)" ]; then

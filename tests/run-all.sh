@@ -14,8 +14,9 @@
 #     WARNING/BUG/oops/lockdep/kmemleak; the timeline suite's ftrace traces are
 #     checked by scripts/timeline.py; then kapi's checks (tests/kapi/run.sh:
 #     misuses that must not compile, and the self-test build, booted as the
-#     kapi suite); then the lessons: each must produce its report, or fail to
-#     compile (scripts/lesson.sh); then make shell, driven through a real
+#     kapi suite); then the lessons, each run as `make lesson NAME=...` in a
+#     real terminal (tmux): each must produce its report, or fail to
+#     compile, and show it (scripts/lesson.sh); then make shell, driven through a real
 #     terminal (tests/shell/run.sh);
 #     The KASAN test kernel (6.12-kasan: clang, KASAN, SLUB debugging,
 #     ODEBUG on free) runs a subset, where memory safety is at stake: the
@@ -207,12 +208,12 @@ kernel_section() {
   say "Linux $kv: lessons"
   if [ "$flavour" = kasan ]; then
     # The teardown lesson, where KASAN and ODEBUG name the bug, and the leak.
-    scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check no-teardown leak | collect
+    scripts/lesson.sh --kdir "$kdir" --terminal "$kv" --logs "$logs/lessons-$kv" check no-teardown leak | collect
     kv=; return
   fi
   scripts/lesson.sh check-normal simrupt.ko | collect
-  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" check | collect
-  scripts/lesson.sh --kdir "$kdir" --logs "$logs/lessons-$kv" selftest | collect
+  scripts/lesson.sh --kdir "$kdir" --terminal "$kv" --logs "$logs/lessons-$kv" check | collect
+  scripts/lesson.sh --kdir "$kdir" --terminal "$kv" --logs "$logs/lessons-$kv" selftest | collect
   # make shell, typed into through a real terminal (tmux), as a learner does.
   say "Linux $kv: make shell, through a terminal"
   tests/shell/run.sh "$kv" "$logs/shell-$kv" | collect

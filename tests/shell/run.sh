@@ -14,9 +14,9 @@
 # host, insmod /host/simrupt.ko in the running guest; poweroff (Ctrl-D on
 # 7.3), and the terminal is sane again. Then `make shell LESSON=no-teardown`:
 # the learner runs the lesson, sees the kernel's report and is back on the
-# host after the crash; `make lesson NAME=...` for a runtime lesson and a
-# compile-time one shows its report or rustc's error and the explanation;
-# and a busy guest that ignores Ctrl-C is left with Ctrl-A X. Every screen
+# host after the crash (every `make lesson NAME=...` runs in a terminal in
+# make check's lessons step: scripts/lesson.sh --terminal); and a busy
+# guest that ignores Ctrl-C is left with Ctrl-A X. Every screen
 # is saved in LOGDIR.
 #
 # Prints "ok shell-NAME" / "FAIL shell-NAME: why" per check.
@@ -152,32 +152,7 @@ check lesson-crash-left "make shell did not end after the crash (nor after Ctrl-
 save lesson
 tm_stop
 
-# --- 7. make lesson NAME=...: a runtime lesson and a compile-time one, as the chapter's units say ---
-# lesson_in_terminal NAME PATTERN...: `make lesson NAME=NAME KERNEL=K` in a
-# terminal; its screen must show each section and match every PATTERN.
-lesson_in_terminal() {
-  local name=$1 re s; shift
-  tm_start "ml-$name" 132 40 "cd '$tree' && make lesson NAME=$name KERNEL=$kv; echo LESSON-EXITED=\$?; sleep 3600"
-  if ! tm_wait "ml-$name" '^LESSON-EXITED=' 600; then
-    save "ml-$name"; fail "make-lesson-$name" "make lesson NAME=$name did not end within 600 s"; tm_stop; return
-  fi
-  s=$(tm_screen "ml-$name")
-  for re in "^== Lesson $name: " "^LESSON-EXITED=0" "^== Why" "$@"; do
-    if ! has "$re" "$s"; then
-      save "ml-$name"; fail "make-lesson-$name" "no line matching '$re' on the screen"; tm_stop; return
-    fi
-  done
-  ok "make-lesson-$name"
-  save "ml-$name"
-  tm_stop
-}
-# The runtime lesson shows its report; the compile-time one, rustc's error.
-lesson_in_terminal mutex-in-top-half "^== The kernel's report" \
-  "$(lesson_field mutex-in-top-half expect | head -n 1)"
-lesson_in_terminal guard-after-unlock "^== rustc refuses it:" \
-  "^error\[$(lesson_field guard-after-unlock error)\]"
-
-# --- 8. Ctrl-A X leaves a guest that no longer answers -----------------------------
+# --- 7. Ctrl-A X leaves a guest that no longer answers -----------------------------
 tm_start hung 132 40 "cd '$tree' && make shell KERNEL=$kv; echo SHELL-EXITED=\$?; stty -a; sleep 3600"
 if tm_wait hung '^\(vm\) / # ' 600; then
   # The shell is busy and ignores Ctrl-C: as good as hung, for the terminal.
