@@ -3,14 +3,14 @@
 //! Lock-free latency histograms and per-CPU counters, for measuring the pipeline.
 //!
 //! Everything here may be updated from any context, hard IRQ included: each
-//! update is a single atomic read-modify-write, never a lock. Readers take a
+//! update is at most one atomic read-modify-write, never a lock. Readers take a
 //! [`Snapshot`] that is exact when the pipeline is idle and approximately
 //! consistent while it runs (each number is exact, but they are read one after
 //! the other).
 //!
 //! # Races, and why rendering cannot panic
 //!
-//! A record is five separate atomic updates, and a reset is 67 separate
+//! A record is up to four separate atomic updates, and a reset is 67 separate
 //! stores; nothing orders them against each other. So a reset racing a record
 //! can keep part of the record and lose the rest: the bucket counted but `min`
 //! and `max` back at their empty values, or `max` set but the bucket zeroed.
@@ -103,11 +103,20 @@ impl Histogram {
             1 => {
                 self.sum.fetch_add(value, Relaxed);
             }
+            // `fetch_min`/`fetch_max` are a compare-and-swap loop, a locked
+            // instruction each time; a plain load first skips it in the usual
+            // case, a value that changes neither. Skipping is what the
+            // update would have done at that load: it is as atomic as the
+            // update itself (a reset racing it could lose it either way).
             2 => {
-                self.min.fetch_min(value, Relaxed);
+                if value < self.min.load(Relaxed) {
+                    self.min.fetch_min(value, Relaxed);
+                }
             }
             3 => {
-                self.max.fetch_max(value, Relaxed);
+                if value > self.max.load(Relaxed) {
+                    self.max.fetch_max(value, Relaxed);
+                }
             }
             _ => {}
         }
