@@ -8,8 +8,9 @@
 #     self-tests, histogram.rs and fast_buf's test suites;
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
-#     lints fail) and the broken module against it, then the VM suites, one
-#     boot each: pipeline, measure, faults, robust, stress, timeline, scanner
+#     lints fail; tests/hot-path.sh: the top half's code stays in .text.hot)
+#     and the broken module against it, then the VM suites, one boot each:
+#     pipeline, measure, faults, robust, stress, timeline, scanner
 #     (self-test); every boot's console log is scanned for
 #     WARNING/BUG/oops/lockdep/kmemleak; the timeline suite's ftrace traces are
 #     checked by scripts/timeline.py; then kapi's checks (tests/kapi/run.sh:
@@ -143,6 +144,9 @@ kernel_section() {
     else
       record "ok $kv:build-module-warnings"
     fi
+    # The top half's code on one page (no timing; not on the KASAN kernel,
+    # whose instrumented build is not the one benchmarked).
+    [ "$flavour" = kasan ] || tests/hot-path.sh simrupt.ko | collect
   fi
   # A clang-built kernel's modules are built with its LLVM (the Makefile
   # does the same for simrupt.ko).
