@@ -166,6 +166,10 @@ ko=$root/root/simrupt/simrupt.ko
 vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null | awk '{print $1}')
 [ "$vermagic" = "$rel" ] && ok vermagic || fail vermagic "simrupt.ko's vermagic is '$vermagic', not $rel"
 cp "$ko" "$logs/simrupt.ko"
+# The top half's code on one page, in the build for Debian's kernel too.
+"$here/tests/hot-path.sh" "$logs/simrupt.ko" | sed -E "s/^(ok|FAIL) /\1 $N:/" > "$logs/hot-path.txt"
+cat "$logs/hot-path.txt"
+failures=$((failures + $(grep -c '^FAIL ' "$logs/hot-path.txt")))
 
 # A wrong Module.symvers (the kernel crate's hash changed) must stop the
 # build before simrupt is built, naming the crate.
