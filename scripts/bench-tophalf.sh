@@ -12,7 +12,8 @@
 #       tests/native.sh (made by it if missing), as `make native` builds them
 #
 # ROUNDS, OFF_ROUNDS, SECS, WARM_ROUNDS, WARM_SECS reach the guest script
-# (defaults 9, 5, 5, 3, 2).
+# (defaults 9, 5, 5, 3, 2); so does EXTRA_EVENTS, trace events to enable
+# besides the script's own (for experiments: Documentation/benchmarks.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${SIMRUPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simrupt}
@@ -89,8 +90,8 @@ for v in $variants; do mods+=("$work/simrupt-$v.ko"); done
 echo
 echo "### Top half on $label ($(date -u '+%Y-%m-%d %H:%M UTC'), host $(nproc) CPUs, QEMU TCG 2 vCPUs)"
 # The guest script gets no environment: a wrapper sets the counts.
-printf 'ROUNDS=%s OFF_ROUNDS=%s SECS=%s WARM_ROUNDS=%s WARM_SECS=%s\n. /bench-tophalf.sh\n' \
-  "${ROUNDS:-9}" "${OFF_ROUNDS:-5}" "${SECS:-5}" "${WARM_ROUNDS:-3}" "${WARM_SECS:-2}" > "$work/guest.sh"
+printf 'ROUNDS=%s OFF_ROUNDS=%s SECS=%s WARM_ROUNDS=%s WARM_SECS=%s EXTRA_EVENTS="%s"\n. /bench-tophalf.sh\n' \
+  "${ROUNDS:-9}" "${OFF_ROUNDS:-5}" "${SECS:-5}" "${WARM_ROUNDS:-3}" "${WARM_SECS:-2}" "${EXTRA_EVENTS:-}" > "$work/guest.sh"
 "$here/scripts/vm.sh" "${boot[@]}" --log "$log" --timeout 3000 \
   "$work/guest.sh" "$here/tests/guest/bench-tophalf.sh" "${mods[@]}" >/dev/null 2>&1 || true
 if ! grep -q '^FLOOR|' "$log"; then

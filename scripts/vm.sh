@@ -75,14 +75,48 @@ accel=tcg
 cmdline="console=ttyS0 loglevel=5 log_buf_len=8M panic=-1 oops=panic"
 # The KASAN kernel's own options (kernel/supported.sh).
 if [ -n "$kdir" ]; then cmdline+=$(. "$here/kernel/supported.sh"; kernel_cmdline_extra "$kdir"); fi
-set +e
-timeout --foreground -k 5 "$timeout" \
-  qemu-system-x86_64 -accel "$accel" -smp "$smp" -m 1G -nographic -no-reboot \
-    -kernel "$bzimage" -initrd "$work/initramfs.gz" -append "$cmdline" </dev/null 2>&1 |
-  tr -d '\r' | tee "$log" |
-  if ((live)); then cat; else grep --line-buffered -E '^(ok|FAIL|SKIP) ' || true; fi
-qemu_rc=${PIPESTATUS[0]}
-set -e
+# A boot that stalls before the guest script starts is booted once more.
+# Under QEMU's emulation on a loaded host, a virtual CPU sometimes stops
+# taking timer interrupts while idle, early in boot: RCU reports a stall
+# ("timer wakeup didn't happen", "Possible timer handling issue on cpu=1")
+# and the guest never gets to its script (seen in make check, 2026-12-07,
+# with a kernel build beside it). No test has run yet, so nothing is hidden
+# by a second boot; a stall once the script runs is the test's to report.
+# The first boot's console is kept as LOG.boot-stall.
+stall_re=${SIMRUPT_VM_STALL_RE:-"rcu: INFO: rcu_(preempt|sched) (self-)?detected stalls?|timer wakeup didn't happen"}
+boot() {
+  rm -f "$work/qemu.pid" "$work/stalled"
+  # The watchdog: until the guest script starts, look for a stall.
+  (
+    while sleep 2; do
+      [ -f "$work/qemu.pid" ] || continue
+      pid=$(cat "$work/qemu.pid" 2>/dev/null) || continue
+      kill -0 "$pid" 2>/dev/null || exit 0
+      grep -q '^SIMRUPT-GUEST-START' "$log" && exit 0
+      if grep -qE -- "$stall_re" "$log"; then
+        touch "$work/stalled"; kill "$pid" 2>/dev/null; exit 0
+      fi
+    done
+  ) &
+  local watchdog=$!
+  set +e
+  timeout --foreground -k 5 "$timeout" \
+    qemu-system-x86_64 -accel "$accel" -smp "$smp" -m 1G -nographic -no-reboot \
+      -pidfile "$work/qemu.pid" \
+      -kernel "$bzimage" -initrd "$work/initramfs.gz" -append "$cmdline" </dev/null 2>&1 |
+    stdbuf -oL tr -d '\r' | tee "$log" |
+    if ((live)); then cat; else grep --line-buffered -E '^(ok|FAIL|SKIP) ' || true; fi
+  qemu_rc=${PIPESTATUS[0]}
+  set -e
+  kill "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+}
+boot
+if [ -f "$work/stalled" ]; then
+  mv "$log" "$log.boot-stall"
+  echo "vm.sh: the guest stalled while booting (RCU stall before its script; see $log.boot-stall): booting again" >&2
+  boot
+fi
 
 rc=$(sed -n 's/^SIMRUPT-GUEST-EXIT=\([0-9]*\)$/\1/p' "$log" | tail -n1)
 if [ -z "$rc" ]; then
