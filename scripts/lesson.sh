@@ -11,7 +11,7 @@
 #   scripts/lesson.sh check [NAME...]       make check: "ok/FAIL lesson-NAME" lines, for
 #                                           every lesson (or those named)
 #   scripts/lesson.sh check-normal KO       the normal module KO carries no lesson code
-#   scripts/lesson.sh selftest [NAME...]    the checks of these lessons (default: one
+#   scripts/lesson.sh selftest [NAME...]    the checks of these lessons (default: three
 #                                           runtime, one compile-time) fail without their code
 #
 # Options (before the command): --kdir DIR (default: the project's test kernel,
@@ -221,14 +221,24 @@ in_terminal() {
   tm_stop
 }
 
-# screen_check NAME DIR REGEX...: the ok/FAIL line of lesson-NAME-screen: the
-# screen in_terminal saved shows the lesson's title, each REGEX (extended),
-# the explanation, and `make lesson` ended with status 0.
+# screen_check NAME DIR HEADING REGEX...: the ok/FAIL line of
+# lesson-NAME-screen. The screen in_terminal saved must show the lesson's
+# title, the section under HEADING (an extended regex for its "== ..." line)
+# with a line matching each REGEX inside it (not elsewhere: the explanation
+# below names the same reports), the explanation, and `make lesson` ending
+# with status 0.
 screen_check() {
-  local name=$1 dir=$2 re; shift 2
-  for re in "^== Lesson $name: " "$@" "^== Why" "^LESSON-EXITED=0\$"; do
+  local name=$1 dir=$2 heading=$3 re section; shift 3
+  section=$(awk -v h="$heading" '$0 ~ h { on = 1; next } on && /^== / { exit } on' "$dir/screen.txt")
+  for re in "^== Lesson $name: " "$heading" "^== Why" "^LESSON-EXITED=0\$"; do
     if ! grep -qE -- "$re" "$dir/screen.txt"; then
       echo "FAIL lesson-$name-screen: no line matching '$re' on the terminal (see $dir/screen.txt)"
+      return
+    fi
+  done
+  for re in "$@"; do
+    if ! grep -qE -- "$re" <<< "$section"; then
+      echo "FAIL lesson-$name-screen: no line matching '$re' under '$heading' on the terminal (see $dir/screen.txt)"
       return
     fi
   done
@@ -309,8 +319,9 @@ check_one() {
   if [ -n "$terminal" ]; then
     local shown=()
     while IFS= read -r re; do shown+=("$re"); done < <(expects "$name")
-    screen_check "$name" "$dir" "^== Booting the test kernel \\($(basename "$kdir")\\)" \
-      "^== The kernel's report" "${shown[@]}"
+    grep -qE "^== Booting the test kernel \\($(basename "$kdir")\\)" "$dir/screen.txt" ||
+      echo "FAIL lesson-$name-screen-kernel: make lesson did not boot $(basename "$kdir") (see $dir/screen.txt)"
+    screen_check "$name" "$dir" "^== The kernel's report" "${shown[@]}"
   fi
   # Crashing is the lesson only where it says so; elsewhere the guest must finish.
   if ! grep -q '^SIMRUPT-GUEST-EXIT=' "$dir/console.log" && [ -z "$(field "$name" crash)" ]; then
@@ -361,7 +372,7 @@ cmd_selftest() {
   need_kdir
   [ -n "$logs" ] || logs=$(mktemp -d /tmp/simrupt-lessons.XXXXXX)
   local name out
-  for name in ${*:-lock-inversion guard-after-unlock}; do
+  for name in ${*:-lock-inversion sleep-in-tasklet no-teardown guard-after-unlock}; do
     known "$name"
     out=$(sabotage=1 logs=$logs/without-code check_one "$name")
     if [ -n "$out" ] && ! grep -q '^ok ' <<< "$out"; then
