@@ -45,8 +45,10 @@ in_irq() { dmesg | sed -n 's/.*timer_handler in_irq: \([0-9]*\) ns$/\1/p'; }
 echo 0 > $T/tracing_on
 echo x86-tsc > $T/trace_clock
 echo 2048 > $T/buffer_size_kb
-# EXTRA_EVENTS (default none): more events, for experiments; the parsing
-# below ignores them.
+# EXTRA_EVENTS: more events (scripts/bench-tophalf.sh sets
+# irq_vectors/local_timer_entry, so that the timer interrupt's first write
+# to the trace buffer is not an hrtimer's entry event); the parsing below
+# ignores them.
 for e in timer/hrtimer_expire_entry timer/hrtimer_expire_exit timer/timer_expire_entry \
     timer/timer_expire_exit irq/tasklet_entry irq/tasklet_exit ${EXTRA_EVENTS:-}; do
   echo 1 > $T/events/$e/enable || echo "SIMRUPT-BENCH-MISSING $e"
