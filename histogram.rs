@@ -90,8 +90,8 @@ impl Histogram {
         }
     }
 
-    /// Step `step` (of [`STEPS`]) of [`Histogram::record`]: each is one
-    /// atomic update, and another context may run between any two.
+    /// Step `step` (of [`STEPS`]) of [`Histogram::record`]: each is at most
+    /// one atomic update, and another context may run between any two.
     /// Split out so that host tests can run every interleaving of the steps.
     /// Always inlined: `record`'s loop then unrolls to the four updates, in
     /// the top half's own code (`.text.hot`), not four calls to another page.

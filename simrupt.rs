@@ -586,9 +586,9 @@ static GATE_REFUSED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU
 impl Simrupt {
     /// For the kapi self-test, before any open: starts the timer of the kind
     /// *not* chosen at load time (as any code may: `start` is safe), waits
-    /// for its callback, and stops it. Returns the kind of the timer it ran,
-    /// how often the gate refused its callback, and whether the device
-    /// produced nothing meanwhile.
+    /// for its callback, and stops it. Returns the name of the check (which
+    /// gate ran), how often the gate refused its callback, and whether the
+    /// device produced nothing meanwhile.
     fn selftest_timer_kind_gate(this: &Arc<Self>) -> (&'static str, u32, bool) {
         let produced = this.stats.produced.load(Ordering::Relaxed);
         let refused = GATE_REFUSED.load(Ordering::Relaxed);
@@ -609,13 +609,13 @@ impl Simrupt {
                 let handle = TimerList::start(this.clone(), 1);
                 wait();
                 drop(handle);
-                "timer_list"
+                "simrupt-timer-kind-gate-timer_list"
             }
             TimerKind::TimerList => {
                 let handle = HrTimer::start(this.clone(), 1_000_000);
                 wait();
                 drop(handle);
-                "hrtimer"
+                "simrupt-timer-kind-gate-hrtimer"
             }
         };
         (

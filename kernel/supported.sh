@@ -50,3 +50,9 @@ kernel_check() {
 kernel_cmdline_extra() {
   if grep -q '^CONFIG_KASAN=y' "$1/.config" 2>/dev/null; then echo " slub_debug=FZPU kasan_multi_shot"; fi
 }
+
+# RCU's report of a guest that stalled: under QEMU's emulation on a loaded
+# host a virtual CPU sometimes stops taking timer interrupts while idle,
+# early in boot. vm.sh and tests/shell/run.sh boot once more when it comes
+# before the guest's script or prompt.
+SIMRUPT_BOOT_STALL_RE="rcu: INFO: rcu_(preempt|sched) (self-)?detected stalls?|timer wakeup didn't happen"

@@ -83,7 +83,7 @@ if [ -n "$kdir" ]; then cmdline+=$(. "$here/kernel/supported.sh"; kernel_cmdline
 # with a kernel build beside it). No test has run yet, so nothing is hidden
 # by a second boot; a stall once the script runs is the test's to report.
 # The first boot's console is kept as LOG.boot-stall.
-stall_re=${SIMRUPT_VM_STALL_RE:-"rcu: INFO: rcu_(preempt|sched) (self-)?detected stalls?|timer wakeup didn't happen"}
+stall_re=${SIMRUPT_VM_STALL_RE:-$(. "$here/kernel/supported.sh"; echo "$SIMRUPT_BOOT_STALL_RE")}
 boot() {
   rm -f "$work/qemu.pid" "$work/stalled"
   # The watchdog: until the guest script starts, look for a stall.

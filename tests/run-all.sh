@@ -8,7 +8,7 @@
 #     self-tests, histogram.rs and fast_buf's test suites;
 #  3. for each supported kernel (kernel/supported.sh; or only $KERNEL if set):
 #     build or reuse the test kernel, build simrupt.ko (warnings and clippy
-#     lints fail; tests/hot-path.sh: the top half's code stays in .text.hot)
+#     lints fail; tests/hot-path.sh: the top half's code stays on its page)
 #     and the broken module against it, then the VM suites, one boot each:
 #     pipeline, measure, faults, robust, stress, timeline, scanner
 #     (self-test); every boot's console log is scanned for
@@ -17,8 +17,8 @@
 #     misuses that must not compile, and the self-test build, booted as the
 #     kapi suite); then the lessons, each run as `make lesson NAME=...` in a
 #     real terminal (tmux): each must produce its report, or fail to
-#     compile, and show it (scripts/lesson.sh); then make shell, driven through a real
-#     terminal (tests/shell/run.sh);
+#     compile, and show it (scripts/lesson.sh); then make shell, driven
+#     through a real terminal (tests/shell/run.sh);
 #     The KASAN test kernel (6.12-kasan: clang, KASAN, SLUB debugging,
 #     ODEBUG on free) runs a subset, where memory safety is at stake: the
 #     pipeline suite, a shortened stress suite, kapi's self-tests, the KASAN

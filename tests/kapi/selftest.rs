@@ -809,8 +809,10 @@ fn teardown_setup() -> Option<debugfs::Dir> {
 }
 
 /// Runs every check; `dup` tries a second registration of the device slot,
-/// `timer_kind_gate` runs simrupt's timer of the other kind and says which
-/// (see `Simrupt::selftest_timer_kind_gate`).
+/// `timer_kind_gate` runs simrupt's timer of the other kind and names the
+/// check after that gate (see `Simrupt::selftest_timer_kind_gate`: a load
+/// with `timer=hrtimer` runs the `timer_list`'s gate, a load with
+/// `timer=timer_list` the hrtimer's; tests/guest/kapi.sh loads both ways).
 ///
 /// Returns the teardown test's control directory (see the module docs),
 /// which the module keeps until it is unloaded.
@@ -830,14 +832,7 @@ pub(crate) fn run(
         matches!(dup(), Err(e) if e == EBUSY),
         "a second registration of the same slot was not refused with EBUSY",
     );
-    let (kind, refused, produced_nothing) = timer_kind_gate();
-    // One name per gate: a load with `timer=hrtimer` runs the `timer_list`'s,
-    // a load with `timer=timer_list` the hrtimer's (tests/guest/kapi.sh loads
-    // both ways).
-    let name = match kind {
-        "hrtimer" => "simrupt-timer-kind-gate-hrtimer",
-        _ => "simrupt-timer-kind-gate-timer_list",
-    };
+    let (name, refused, produced_nothing) = timer_kind_gate();
     report(
         name,
         refused > 0 && produced_nothing,

@@ -42,7 +42,7 @@ save() { tm_screen "$1" > "$logs/screen-$1.txt"; }
 # stall report: under emulation on a loaded host a virtual CPU sometimes
 # stops taking timer interrupts while idle; see scripts/vm.sh, which boots
 # its guests again the same way) is left with Ctrl-A X and started once more.
-stall_re="rcu: INFO: rcu_(preempt|sched) (self-)?detected stalls?|timer wakeup didn't happen"
+stall_re=$(. "$here/kernel/supported.sh"; echo "$SIMRUPT_BOOT_STALL_RE")
 shell_start() {
   local w=$1 secs=$2 cmd=$3 try
   for try in 1 2; do
