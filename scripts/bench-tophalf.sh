@@ -3,7 +3,8 @@
 # Part 3 of `make bench`: simrupt's top half against a C reference top half
 # (bench/cref), trace on, like for like; its benchmark variants (Kbuild's
 # BENCH_VARIANT: no-stats, plain-tasklet, no-check, bare); and, trace off,
-# against the floor (bench/floor: timer callbacks that only re-arm). One VM
+# against the floor (bench/floor: timer callbacks that only re-arm), with
+# simrupt's steps build and the C reference's side by side. One VM
 # boot per kernel (tests/guest/bench-tophalf.sh); benchmarks, not tests.
 #
 #   scripts/bench-tophalf.sh --kdir KDIR     the project's test kernel in KDIR
@@ -39,6 +40,9 @@ if [ "$mode" = kdir ]; then
   label="the project's Linux $(basename "$kdir" | cut -d- -f2) debug kernel"
   copy_tree "$work/src"
   cp -r "$here/bench/cref" "$here/bench/floor" "$work/"
+  make -s -C "$kdir" M="$work/cref" CREF_STEPS=y modules >/dev/null
+  cp "$work/cref/simrupt_cref.ko" "$work/simrupt_cref-steps.ko"
+  make -s -C "$kdir" M="$work/cref" clean >/dev/null
   make -s -C "$kdir" M="$work/cref" modules >/dev/null
   make -s -C "$kdir" M="$work/floor" modules >/dev/null
   for v in "" $variants; do
@@ -75,6 +79,9 @@ else
     # (out of the tree: the module's make clean removes every .ko below it)
     out=/root/simrupt-bench-out
     kdir=\$(scripts/native.sh --release $rel --print-kdir)
+    make -s -C \$kdir M=\$PWD/bench/cref CREF_STEPS=y modules >/dev/null
+    cp bench/cref/simrupt_cref.ko \$out/simrupt_cref-steps.ko
+    make -s -C \$kdir M=\$PWD/bench/cref clean >/dev/null
     make -s -C \$kdir M=\$PWD/bench/cref modules >/dev/null
     make -s -C \$kdir M=\$PWD/bench/floor modules >/dev/null
     cp bench/cref/*.ko bench/floor/*.ko \$out/
@@ -90,7 +97,7 @@ fi
 if [ "$mode" = kdir ]; then
   cp "$work/cref/simrupt_cref.ko" "$work/floor/floor_hrtimer.ko" "$work/floor/floor_timer_list.ko" "$work/"
 fi
-mods=("$work/simrupt.ko" "$work/simrupt_cref.ko" "$work/floor_hrtimer.ko" "$work/floor_timer_list.ko")
+mods=("$work/simrupt.ko" "$work/simrupt_cref.ko" "$work/simrupt_cref-steps.ko" "$work/floor_hrtimer.ko" "$work/floor_timer_list.ko")
 for v in $variants; do mods+=("$work/simrupt-$v.ko"); done
 
 echo
@@ -105,7 +112,7 @@ if ! grep -q '^FLOOR|' "$log"; then
 fi
 grep '^SIMRUPT-BENCH-MISSING' "$log" || true
 tr -d '\r' < "$log" | sed -n 's/^CLOCKSOURCE|/(guest clocksource: /p' | sed 's/$/)/'
-tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F'|' '
+tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?C?STEPS|WARM)\|' | awk -F'|' '
   function med(s,   a, k, i, j, x) {
     k = split(s, a, " ")
     for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
@@ -120,9 +127,9 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F
     R[r, v] = $5; RC[r, v] = ns($6); if (r > nr) nr = r
     if (v == "timer_list" || v == "hrtimer") {
       bh[++nb] = sprintf("| %s | %s | %s | %s | %s | %s | %s |", r, v, $8, $9, $10, $11, $12) } }
-  $1 == "STEPS" || $1 == "WSTEPS" { t = $1; k = $3; sn[t, k] += $4
+  $1 ~ /^W?C?STEPS$/ { t = $1; k = $3; sn[t, k] += $4
     if (!((t, k) in sseen)) { sseen[t, k] = 1; sorder[t, ++ns_[t]] = k }
-    for (i = 1; i <= 12; i++) S[t, k, i] = S[t, k, i] " " ns($(4 + i)) }
+    for (i = 1; i <= NF - 4; i++) S[t, k, i] = S[t, k, i] " " ns($(4 + i)) }
   $1 == "FLOOR" || $1 == "WARM" { t = $1; r = $2; v = $3; cnt[t, v] += $4; vals[t, v] = vals[t, v] " " ns($5)
     V[t, r, v] = ns($5); if (r > nrnd[t]) nrnd[t] = r
     if (!((t, v) in tseen)) { tseen[t, v] = 1; ord[t, ++nv[t]] = v } }
@@ -156,6 +163,31 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F
     line = "| ticks |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | |", sn[t, k]) }
     print line
   }
+  # sidebyside T CT TITLE: simrupt'"'"'s steps (STEPS or WSTEPS) and the C
+  # reference'"'"'s (CSTEPS or WCSTEPS), grouped by the work both do. Each
+  # cell is the sum of the medians of its steps.
+  function sidebyside(t, ct, title,   name, ss, cs, i, j, k, a, b, n, m, x, y, line, tot, ctot) {
+    if (ns_[t] == 0 || ns_[ct] == 0) return
+    print ""; print title; print ""
+    split("timer core to the callback|simrupt only: the owner, `timer_kind`, `trace`, the context (timer_list: and interrupts off)|first clock read (C: and its `trace` test; timer_list: and interrupts off)|the byte: statistics and `fast_buf` (C: the ring)|tasklet scheduled (simrupt: and the handle'"'"'s handshake)|second clock read (simrupt: and the statistics)|timer_list: interrupts back on (C: in the last row)|re-arm and back to the timer core", name, "|")
+    # Rows: simrupt'"'"'s steps (1-based columns of STEPS) and C'"'"'s, "a-b".
+    split("1-1|2-5|6-6|7-8|9-9|10-10|11-11|12-12", ss, "|")
+    split("1-1|0-0|2-2|3-3|4-4|5-5|0-0|6-7", cs, "|")
+    line = "| work |"; sep = "|---|"
+    for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line " simrupt " k " (ns) | C " k " (ns) |"; sep = sep "---:|---:|" }
+    print line; print sep
+    for (i = 1; i <= 8; i++) { line = "| " name[i] " |"
+      for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; x = 0; y = 0
+        split(ss[i], a, "-"); for (m = a[1]; m <= a[2]; m++) x += med(S[t, k, m])
+        split(cs[i], b, "-"); if (b[1] > 0) for (m = b[1]; m <= b[2]; m++) y += med(S[ct, k, m])
+        tot[k] += x; ctot[k] += y
+        line = line sprintf(" %d | %s |", x, b[1] > 0 ? sprintf("%d", y) : "") }
+      print line }
+    line = "| sum |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | %d |", tot[k], ctot[k]) }
+    print line
+    line = "| ticks |"; for (j = 1; j <= ns_[t]; j++) { k = sorder[t, j]; line = line sprintf(" %d | %d |", sn[t, k], sn[ct, k]) }
+    print line
+  }
   # goals: the targets of issue 20 for the top half against this run, one line each.
   function goal(what, x, limit, cx) {
     if (x <= 0) { printf "| %s | (not run) | <= %.1f | | |\n", what, limit; return }
@@ -187,6 +219,8 @@ tr -d '\r' < "$log" | grep -E '^(TSC-MHZ|TOPHALF|FLOOR|W?STEPS|WARM)\|' | awk -F
     goals()
     stepstable("STEPS", "FLOOR", "Trace off, step by step (the `steps` build: simrupt with a time-stamp counter read at each step of its first 64 ticks, bench_steps.rs; median over the rounds of each round'"'"'s median, ns):")
     stepstable("WSTEPS", "WARM", "Trace off, warm, step by step (the `steps` build at a period of 1 ms: its first 64 ticks, the first of them cold; ns):")
+    sidebyside("STEPS", "CSTEPS", "Trace off, simrupt and the C reference step by step (both steps builds, bench_steps.rs and bench/cref/simrupt_cref.c; each cell the sum of its steps'"'"' medians over the rounds, ns):")
+    sidebyside("WSTEPS", "WCSTEPS", "The same, warm (a period of 1 ms; ns):")
     print ""
     print "Bottom half (simrupt, trace on): `simrupt_tasklet_func in_softirq` by whether the tick'"'"'s work item ran on the tasklet'"'"'s CPU:"
     print ""

@@ -22,6 +22,15 @@
  * instead, as simrupt's default top half does (hard-IRQ context: interrupts
  * are already off), and re-arms with hrtimer_forward_now(): the C answer to
  * "how close to the floor can this top half get" for each timer.
+ *
+ * Built with CREF_STEPS=y (`make bench` builds it as simrupt_cref-steps.ko),
+ * it also reads the CPU's time-stamp counter at each step of its first 64
+ * ticks, as simrupt's `steps` build does (bench_steps.rs), and prints them
+ * at unload, one line per tick: "cref-steps: TICK C0 .. C5". The steps: C0
+ * the callback is entered; C1 the first clock is read (timer_list:
+ * interrupts are off); C2 the byte is in the ring; C3 the tasklet is
+ * scheduled; C4 the second clock is read; C5 about to re-arm (timer_list:
+ * interrupts still off). The normal build has none of it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,6 +41,7 @@
 #include <linux/timer.h>
 #include <linux/version.h>
 #include <linux/vmalloc.h>
+#include <asm/tsc.h>
 
 static int delay = 100;
 module_param(delay, int, 0444);
@@ -52,6 +62,35 @@ static struct timer_list timer;
 static struct hrtimer hrt;
 static struct tasklet_struct tasklet;
 
+#ifdef CREF_STEPS
+#define STEPS 6
+#define TICKS 64
+static u64 stamps[TICKS][STEPS];
+static unsigned int ticks;	/* ticks recorded; only the top half writes it */
+
+static void stamp(int n)
+{
+	if (ticks >= TICKS)
+		return;
+	stamps[ticks][n] = rdtsc();
+	if (n == STEPS - 1)
+		ticks++;
+}
+
+static void print_steps(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ticks; i++)
+		pr_info("cref-steps: %u %llu %llu %llu %llu %llu %llu\n", i,
+			stamps[i][0], stamps[i][1], stamps[i][2],
+			stamps[i][3], stamps[i][4], stamps[i][5]);
+}
+#else
+static inline void stamp(int n) { }
+static inline void print_steps(void) { }
+#endif
+
 static void cref_tasklet_func(struct tasklet_struct *t)
 {
 	/* Empty the ring, as the bottom half's work would. */
@@ -67,9 +106,11 @@ static void produce(void)
 		ring.buf[ring.head] = data;
 		smp_store_release(&ring.head, (ring.head + 1) & (PAGE_SIZE - 1));
 	}
+	stamp(2);
 	if (trace)
 		pr_info("[CPU#%d] scheduling tasklet\n", smp_processor_id());
 	tasklet_schedule(&tasklet);
+	stamp(3);
 }
 
 /* The top half proper: the same for both timers, with interrupts off. */
@@ -78,8 +119,10 @@ static void top_half(void)
 	ktime_t start, end;
 
 	start = ktime_get();
+	stamp(1);
 	produce();
 	end = ktime_get();
+	stamp(4);
 	if (report)
 		pr_info("[CPU#%d] timer_handler in_irq: %llu ns\n", smp_processor_id(),
 			(unsigned long long)ktime_to_ns(ktime_sub(end, start)));
@@ -87,19 +130,23 @@ static void top_half(void)
 
 static void cref_timer_handler(struct timer_list *t)
 {
+	stamp(0);
 	if (trace)
 		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
 	local_irq_disable();
 	top_half();
+	stamp(5);
 	mod_timer(&timer, jiffies + msecs_to_jiffies(delay));
 	local_irq_enable();
 }
 
 static enum hrtimer_restart cref_hrtimer_handler(struct hrtimer *t)
 {
+	stamp(0);
 	if (trace)
 		pr_info("[CPU#%d] enter timer_handler\n", smp_processor_id());
 	top_half();
+	stamp(5);
 	hrtimer_forward_now(t, ms_to_ktime(delay));
 	return HRTIMER_RESTART;
 }
@@ -133,6 +180,7 @@ static void __exit cref_exit(void)
 		timer_delete_sync(&timer);
 	tasklet_kill(&tasklet);
 	vfree(ring.buf);
+	print_steps();
 }
 
 module_init(cref_init);

@@ -12,7 +12,9 @@
 #  2. trace off, against the floor: /floor_hrtimer.ko and /floor_timer_list.ko
 #     (callbacks that only re-arm), simrupt, its bare variant and its steps
 #     build (the time of each step, see bench_steps.rs) for both timers, and
-#     the C reference on both timers, alternated in OFF_ROUNDS rounds.
+#     the C reference on both timers and its steps build
+#     (/simrupt_cref-steps.ko, see bench/cref/simrupt_cref.c), alternated in
+#     OFF_ROUNDS rounds.
 #  3. the same comparisons at a period of 1 ms instead of 100 ms: warm.
 #
 # In every run the timer core's own trace events (timer:hrtimer_expire_*,
@@ -30,6 +32,9 @@
 #     step 0, step 0 to 1, ..., 9 to 10, step 10 to the exit event
 #     (/simrupt-steps.ko: trace off, the time of each step of the top half,
 #     see bench_steps.rs)
+#   CSTEPS|round|timer|ticks|7 medians, cycles: the same for the C reference's
+#     steps C0 .. C5 (/simrupt_cref-steps.ko)
+#   WSTEPS, WCSTEPS: the same, part 3
 # (in_softirq: simrupt's "simrupt_tasklet_func in_softirq" lines; same-/cross-
 # CPU: whether the work item of that tick ran on the tasklet's CPU.)
 ROUNDS=${ROUNDS:-9}
@@ -104,21 +109,23 @@ callbacks() {
 }
 tasklets() { durations "$1" tasklet_entry tasklet_exit tasklet; }
 
-# steps KIND: "ticks|d0|...|d9", the median cycles of each step of
-# /simrupt-steps.ko's top half (bench_steps.rs: its "simrupt-steps: TICK S0
-# .. S10" lines at unload), from the timer core's entry event before S0 to
-# its exit event after S10. A tick whose callback has no entry/exit pair in the
-# trace is left out.
+# steps KIND MOD TAG N: "ticks|d1|...|dN", the median cycles of each step
+# of a steps build's top half: /simrupt-steps.ko's (MOD simrupt, TAG
+# simrupt-steps, N 12; bench_steps.rs: its "simrupt-steps: TICK S0 .. S10"
+# lines at unload) or the C reference's (simrupt_cref, cref-steps, 7), from
+# the timer core's entry event before the first step to its exit event after
+# the last. A tick whose callback has no entry/exit pair in the trace is left out.
 steps() {
-  PAIRS=1 callbacks simrupt "$1" > /tmp/pairs
-  dmesg | sed -n 's/.*simrupt-steps: //p' > /tmp/steps
+  PAIRS=1 callbacks "$2" "$1" > /tmp/pairs
+  dmesg | sed -n "s/.*$3: //p" > /tmp/steps
   awk 'NR == FNR { ps[++np] = $1; pe[np] = $2; next }
-    { for (i = 1; i <= np; i++) if (ps[i] <= $2 && $12 <= pe[i]) {
+    { for (i = 1; i <= np; i++) if (ps[i] <= $2 && $NF <= pe[i]) {
         line = $2 - ps[i]
-        for (k = 3; k <= 12; k++) line = line " " ($k - $(k - 1))
-        print line " " (pe[i] - $12); break } }' /tmp/pairs /tmp/steps > /tmp/deltas
+        for (k = 3; k <= NF; k++) line = line " " ($k - $(k - 1))
+        print line " " (pe[i] - $NF); break } }' /tmp/pairs /tmp/steps > /tmp/deltas
   printf '%s' "$(wc -l < /tmp/deltas)"
-  for k in 1 2 3 4 5 6 7 8 9 10 11 12; do printf '|%s' "$(awk -v k=$k '{ print $k }' /tmp/deltas | median)"; done
+  k=1
+  while [ $k -le "$4" ]; do printf '|%s' "$(awk -v k=$k '{ print $k }' /tmp/deltas | median)"; k=$((k + 1)); done
   echo
 }
 
@@ -192,19 +199,28 @@ floor_rounds() {
           mod=simrupt_cref; kind=timer_list ;;
         cref-hrtimer) ins simrupt_cref /simrupt_cref.ko delay=$delay trace=0 report=0 hrtimer=1 && sleep "$secs" &&
           rmmod simrupt_cref; mod=simrupt_cref; kind=hrtimer ;;
+        cref-steps-*) [ -f /simrupt_cref-steps.ko ] || { trace_stop; continue; }
+          kind=${v#cref-steps-}
+          ins simrupt_cref /simrupt_cref-steps.ko delay=$delay trace=0 report=0 hrtimer=$([ $kind = hrtimer ] && echo 1 || echo 0) &&
+            sleep "$secs" && rmmod simrupt_cref; mod=simrupt_cref ;;
         *) DELAY=$delay SECS=$secs run_simrupt /simrupt.ko $v 0; mod=simrupt; kind=$v ;;
       esac
       trace_stop
       callbacks $mod $kind > /tmp/cb
       echo "$tag|$r|$v|$(wc -l < /tmp/cb)|$(median < /tmp/cb)"
-      # The steps of the cold part are STEPS lines, those of the warm part WSTEPS.
-      case $v in steps-*) echo "$([ "$tag" = WARM ] && echo W)STEPS|$r|$kind|$(steps $kind)" ;; esac
+      # The steps of the cold part are STEPS and CSTEPS lines, those of the
+      # warm part WSTEPS and WCSTEPS.
+      w=$([ "$tag" = WARM ] && echo W)
+      case $v in
+        steps-*) echo "${w}STEPS|$r|$kind|$(steps $kind simrupt simrupt-steps 12)" ;;
+        cref-steps-*) echo "${w}CSTEPS|$r|$kind|$(steps $kind simrupt_cref cref-steps 7)" ;;
+      esac
     done
     r=$((r + 1))
   done
 }
 floor_rounds FLOOR "$OFF_ROUNDS" 100 "$SECS" floor-hrtimer hrtimer bare-hrtimer steps-hrtimer cref-hrtimer \
-  floor-timer_list timer_list bare-timer_list steps-timer_list cref
+  cref-steps-hrtimer floor-timer_list timer_list bare-timer_list steps-timer_list cref cref-steps-timer_list
 
 # --- 3. The same, warm: a period of 1 ms -----------------------------------------
 # At 100 ms every callback starts cold: under QEMU's emulation (TCG) the
@@ -213,5 +229,5 @@ floor_rounds FLOOR "$OFF_ROUNDS" 100 "$SECS" floor-hrtimer hrtimer bare-hrtimer 
 # nothing else running, most ticks find them still there: what remains is
 # closer to the instructions' own cost.
 floor_rounds WARM "$WARM_ROUNDS" 1 "$WARM_SECS" floor-hrtimer hrtimer steps-hrtimer cref-hrtimer \
-  floor-timer_list timer_list steps-timer_list cref
+  cref-steps-hrtimer floor-timer_list timer_list steps-timer_list cref cref-steps-timer_list
 dmesg -c > /dev/null
