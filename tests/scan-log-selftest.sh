@@ -44,6 +44,22 @@ expect list-corruption list-corruption '[    2.1] list_add corruption. prev->nex
 expect hung-task lockup '[   99.0] INFO: task cat:80 blocked for more than 60 seconds.'
 expect context-check context-check '[    2.1] simrupt: context check failed: the bottom half must run in softirq context'
 expect invariant invariant '[    2.1] simrupt: invariant broken: rx_times full while rx_fifo has room (a simrupt bug)'
+# A raw trace's base64 lines are not scanned, but only inside its block: the
+# same line outside one is, and so is a kernel message inside one.
+b64='H4sIAAAAAAAAA+1dW3PbRpZ+z6/AOOXXgtr2rZu1XOSMqXCIhOopsW8Brx5EQ'
+# (The serial console ends its lines with CR LF.)
+printf '%s\r\n' '[    5.000000] simrupt: [CPU#0] timer_handler in_irq: 29154 ns' \
+  'SIMRUPT-TRACE-BEGIN demo reader=80 opener=79 delay=100 trace=N' "$b64" "${b64}XOopsEQ==" \
+  'SIMRUPT-TRACE-END demo' > "$tmp/trace"
+if out=$("$here/scan-log.sh" "$tmp/trace"); then echo "ok scanner-skips-trace-base64"
+else echo "FAIL scanner-skips-trace-base64: false positive: $out"; failed=1; fi
+printf '%sXOopsEQ==\n' "$b64" >> "$tmp/trace"
+if "$here/scan-log.sh" "$tmp/trace" > /dev/null; then echo "FAIL scanner-base64-outside-trace: not flagged"; failed=1
+else echo "ok scanner-base64-outside-trace"; fi
+sed -i '$d' "$tmp/trace"
+sed -i 's/^SIMRUPT-TRACE-END/[    6.0] Oops: general protection fault, probably for non-canonical address 0xdead\nSIMRUPT-TRACE-END/' "$tmp/trace"
+if "$here/scan-log.sh" "$tmp/trace" > /dev/null; then echo "FAIL scanner-kernel-line-inside-trace: not flagged"; failed=1
+else echo "ok scanner-kernel-line-inside-trace"; fi
 # --allow-alloc-failures drops exactly the allocation-failure report, nothing else.
 cat > "$tmp/alloc" <<'LOG'
 [   68.549659] simrupt_test: vmalloc error: size 65664, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)
