@@ -165,11 +165,20 @@ EOF
   echo 'sh -l'
   echo 'poweroff'
 } > "$root/etc/shell-main"
+# The other terminals: a shell, the exit marker, and the next shell when the
+# next attach presses Enter. The script never ends: when the last file on a
+# serial port closes, what the UART has not sent yet is thrown away, and an
+# exit right after the marker lost or cut it in about one exit in ten (the
+# learner's terminal then stayed in the VM); and a port that init reopens
+# can eat the next attach's Enter while it does.
 cat > "$root/etc/shell-more" <<'EOF'
 #!/bin/sh
-sh -l
-# scripts/shell/attach.py leaves when it sees this.
-printf '\033]simrupt;shell-exited\007'
+while :; do
+  sh -l
+  # scripts/shell/attach.py leaves when it sees this.
+  printf '\033]simrupt;shell-exited\007'
+  read -r _ || sleep 1
+done
 EOF
 chmod +x "$root/etc/rc"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$run/initramfs.gz"

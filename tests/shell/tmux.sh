@@ -26,7 +26,7 @@ tm_start() {
   # Keep a window's screen after its command ends, to read the last lines.
   tm set-option -g remain-on-exit on >/dev/null
 }
-tm_window() { local w=$1; shift; tm new-window -d -t t -n "$w" "$*"; }
+tm_window() { local w=$1; shift; tm new-window -d -t "t:" -n "$w" "$*"; }
 tm_type() { tm send-keys -t "t:$1" -l -- "$2"; tm send-keys -t "t:$1" Enter; }
 tm_key() { local w=$1; shift; tm send-keys -t "t:$w" "$@"; }
 tm_screen() { tm capture-pane -p -J -S - -t "t:$1"; }
