@@ -39,23 +39,12 @@ has() { grep -qE -- "$1" <<< "$2"; }
 lesson_field() { sed -n "/^---\$/q; s/^$2: //p" "$here/lessons/$1.txt"; }
 save() { tm_screen "$1" > "$logs/screen-$1.txt"; }
 # shell_start W SECS CMD: a terminal W running CMD (a `make shell`); waits up
-# to SECS for the VM's prompt. A boot that stalls before the prompt (RCU's
-# stall report: under emulation on a loaded host a virtual CPU sometimes
-# stops taking timer interrupts while idle; see scripts/vm.sh, which boots
-# its guests again the same way) is left with Ctrl-A X and started once more.
-stall_re=$(. "$here/kernel/supported.sh"; echo "$SIMRUPT_BOOT_STALL_RE")
+# to SECS for the VM's prompt. A boot that stalls before the prompt is
+# make shell's own to boot again (scripts/shell.sh; checked in part 8).
 shell_start() {
-  local w=$1 secs=$2 cmd=$3 try
-  for try in 1 2; do
-    tm_start "$w" 132 40 "$cmd"
-    tm_wait "$w" "^\\(vm\\) / # |$stall_re" "$secs" || return 1
-    tm_screen "$w" | grep -qE -- "$stall_re" || return 0
-    tm_screen "$w" > "$logs/screen-$w-boot-stall-$try.txt"
-    if ((try == 1)); then echo "# $w: the VM stalled while booting (screen-$w-boot-stall-1.txt): booting again"
-    else echo "# $w: the VM stalled while booting, again (screen-$w-boot-stall-2.txt)"; fi
-    tm_key "$w" C-a x; sleep 2; tm_stop
-  done
-  return 1
+  local w=$1 secs=$2 cmd=$3
+  tm_start "$w" 132 40 "$cmd"
+  tm_wait "$w" '^\(vm\) / # ' "$secs"
 }
 
 tree=$logs/tree
@@ -204,4 +193,47 @@ else
   fail ctrl-a-x-leaves "no VM prompt"
 fi
 save hung
+
+# --- 8. A boot that stalls is booted again, once ------------------------------------
+# Under emulation on a busy machine a boot sometimes stalls (RCU's report)
+# before the shell starts; make shell stops that VM and boots it again. The
+# stall is made by its test hook: the banner, which every boot prints before
+# the first prompt, counts as a stall report (SIMRUPT_SHELL_STALL_RE), in the
+# first boot only, then in both. The watchdog does not depend on the kernel:
+# checked on 6.12 only.
+if [ "$kv" = 6.12 ]; then
+  stall_env="SIMRUPT_SHELL_STALL_RE='^simrupt VM: Linux'"
+  tm_start stall 132 40 "cd '$tree' && $stall_env SIMRUPT_SHELL_STALL_BOOTS=1 make shell KERNEL=$kv; echo SHELL-EXITED=\$?; sleep 3600"
+  # The first boot's prompt may reach the screen before the watchdog stops
+  # it (a real stall has none): the prompt that counts comes after the retry.
+  retried_prompt() { tm_screen stall | sed -n '/Booting it again/,$p' | grep -q '^(vm) / # '; }
+  for ((i = 0; i < 600 * 5; i++)); do retried_prompt && break; sleep 0.2; done
+  check stall-boots-again "no VM prompt after make shell said it boots again" retried_prompt
+  s=$(tm_screen stall)
+  check stall-says-so "make shell did not say the first boot stalled" \
+    has "the VM stalled while booting \(RCU reported a stall" "$s"
+  f=$(grep -o 'its console is in [^ ]*\.log' <<< "$s" | sed 's/^its console is in //')
+  check stall-log-kept "the first boot's console is not where make shell says ($f)" \
+    eval '[ -n "$f" ] && grep -q "^simrupt VM: Linux" "$f"'
+  out=$(tm_run stall 'echo "answer $((6 * 7))"')
+  check stall-second-boot-works "the second boot's shell did not answer: $out" has "^answer 42" "$out"
+  tm_type stall poweroff
+  check stall-poweroff "make shell did not end after poweroff" tm_wait stall '^SHELL-EXITED=0' 60
+  save stall
+  rm -f "$f"
+  tm_stop
+  # Twice: make shell gives up, says why, and leaves no QEMU behind.
+  tm_start stall2 132 40 "cd '$tree' && $stall_env make shell KERNEL=$kv; echo SHELL-EXITED=\$?; sleep 3600"
+  tm_wait stall2 '^SHELL-EXITED=' 600 || true
+  s=$(tm_screen stall2)
+  check stall-twice-gives-up "make shell did not end, or did not fail, after two stalled boots" \
+    has '^SHELL-EXITED=[1-9]' "$s"
+  check stall-twice-says-so "make shell did not say both boots stalled" \
+    has "the VM stalled while booting, twice" "$s"
+  save stall2
+  check stall-twice-no-qemu "a QEMU of this tree still runs" \
+    eval '! pgrep -f "qemu-system-x86_64.*path=$tree," > /dev/null'
+  rm -f "${XDG_RUNTIME_DIR:-/tmp}/simrupt-$(id -u)/boot-stall-$kv-"[12].log
+  tm_stop
+fi
 rm -rf "$tree"
