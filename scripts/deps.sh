@@ -177,6 +177,7 @@ declare -A WHY=(
   [python3]="kernel build scripts"
   [rsync]="kernel headers install"
   [kmod]="depmod, for make modules_install"
+  [wget]="debootstrap's downloads, for make check's Debian 13 root (tests/native.sh)"
   [tmux]="make check types into make shell through a real terminal, as a learner does"
   [clang-19]="the C compiler of the KASAN test kernel (KASAN with Rust needs a clang build, LLVM=-19)"
   [lld-19]="the linker of the KASAN test kernel (LLVM=-19)"
